@@ -1,0 +1,7 @@
+/**
+ * equiforce: universal machine-learning interatomic potentials (eSEN / UMA family)
+ * for JavaScript, run through ONNX Runtime.
+ *
+ * @packageDocumentation
+ */
+export * from './errors.js';
