@@ -5,3 +5,4 @@
  * @packageDocumentation
  */
 export * from './errors.js';
+export * from './geometry/index.js';
