@@ -6,3 +6,4 @@
  */
 export * from './errors.js';
 export * from './geometry/index.js';
+export * from './structure/index.js';
