@@ -1,0 +1,180 @@
+"""Emission of an IR :class:`~equiforce.onnx.ir.Graph` as an ONNX model (onnx.helper, opset 13)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from .ir import Graph, T
+
+OPSET = 13
+
+
+def _onnx_dtype(dtype: str, float_dtype: str) -> int:
+    if dtype == "f":
+        return TensorProto.DOUBLE if float_dtype == "float64" else TensorProto.FLOAT
+    return {"i64": TensorProto.INT64, "i32": TensorProto.INT32, "bool": TensorProto.BOOL}[dtype]
+
+
+def _np_dtype(dtype: str, float_dtype: str):
+    if dtype == "f":
+        return np.float64 if float_dtype == "float64" else np.float32
+    return {"i64": np.int64, "i32": np.int32, "bool": np.bool_}[dtype]
+
+
+class _Emitter:
+    def __init__(self, float_dtype: str):
+        self.fd = float_dtype
+        self.nodes: list = []
+        self.inits: list = []
+        self.names: dict[int, str] = {}
+        self._k = 0
+        self._int_consts: dict = {}
+
+    def tmp(self, base: str = "x") -> str:
+        self._k += 1
+        return f"{base}_{self._k}"
+
+    def ints(self, values, scalar: bool = False) -> str:
+        key = (tuple(np.atleast_1d(values).tolist()), scalar)
+        if key in self._int_consts:
+            return self._int_consts[key]
+        name = self.tmp("k")
+        arr = np.array(values, dtype=np.int64)
+        if scalar:
+            arr = arr.reshape(())
+        self.inits.append(numpy_helper.from_array(arr, name))
+        self._int_consts[key] = name
+        return name
+
+    def node(self, op: str, ins: Sequence[str], out: str | None = None, **attrs) -> str:
+        out = out or self.tmp(op.lower())
+        self.nodes.append(helper.make_node(op, list(ins), [out], **attrs))
+        return out
+
+
+def to_onnx(g: Graph, float_dtype: str = "float64", graph_name: str = "equiforce", doc: str = "") -> onnx.ModelProto:
+    em = _Emitter(float_dtype)
+    needed = _live_nodes(g)
+    out_names = {t.id: name for name, t in g.outputs}
+    for t in g.nodes:
+        if t.id not in needed:
+            continue
+        name = t.name if t.op == "Input" else f"t{t.id}"
+        em.names[t.id] = name
+        if t.op == "Input":
+            continue
+        if t.op == "Const":
+            arr = t.attrs["value"].astype(_np_dtype(t.dtype, float_dtype))
+            em.inits.append(numpy_helper.from_array(arr, name))
+            continue
+        ins = [em.names[i.id] for i in t.inputs]
+        _emit_node(em, t, ins, name)
+    outputs = []
+    for name, t in g.outputs:
+        em.node("Identity", [em.names[t.id]], name)
+        outputs.append(helper.make_tensor_value_info(name, _onnx_dtype(t.dtype, float_dtype), _shape_proto(t.shape)))
+    inputs = [
+        helper.make_tensor_value_info(t.name, _onnx_dtype(t.dtype, float_dtype), _shape_proto(t.shape)) for t in g.inputs
+    ]
+    graph = helper.make_graph(em.nodes, graph_name, inputs, outputs, initializer=em.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="equiforce")
+    model.ir_version = 8
+    model.doc_string = doc
+    onnx.checker.check_model(model)
+    return model
+
+
+def _shape_proto(shape):
+    return [d if isinstance(d, int) else d for d in shape]
+
+
+def _live_nodes(g: Graph) -> set:
+    live = set()
+    stack = [t for _, t in g.outputs]
+    while stack:
+        t = stack.pop()
+        if t.id in live:
+            continue
+        live.add(t.id)
+        stack.extend(t.inputs)
+    for t in g.inputs:
+        live.add(t.id)
+    return live
+
+
+_SIMPLE = {
+    "Add", "Sub", "Mul", "Div", "Max", "Min", "Equal", "Less", "LessOrEqual", "Not", "Neg", "Exp", "Sqrt",
+    "Sigmoid", "Reciprocal", "Identity", "Where", "MatMul", "Sin", "Cos",
+}
+
+
+def _emit_node(em: _Emitter, t: T, ins: list, out: str) -> None:
+    op, at = t.op, t.attrs
+    r = t.inputs[0].rank if t.inputs else 0
+    if op in _SIMPLE:
+        em.node(op, ins, out)
+    elif op == "Silu":
+        s = em.node("Sigmoid", [ins[0]])
+        em.node("Mul", [ins[0], s], out)
+    elif op == "Softmax":
+        em.node("Softmax", ins, out, axis=at["axis"])
+    elif op == "Cast":
+        em.node("Cast", ins, out, to=_onnx_dtype(at["to"], em.fd))
+    elif op == "ReduceSum":
+        em.node("ReduceSum", [ins[0], em.ints(at["axes"])], out, keepdims=int(at.get("keepdims", 1)))
+    elif op in ("ReduceMean", "ReduceMax"):
+        em.node(op, ins, out, axes=list(at["axes"]), keepdims=int(at.get("keepdims", 1)))
+    elif op == "Reshape":
+        em.node("Reshape", [ins[0], em.ints(at["shape"])], out)
+    elif op == "ReshapeLike":
+        s = em.node("Shape", [ins[1]])
+        em.node("Reshape", [ins[0], s], out)
+    elif op == "ExpandLike":
+        s = em.node("Shape", [ins[1]])
+        em.node("Expand", [ins[0], s], out)
+    elif op == "Transpose":
+        em.node("Transpose", ins, out, perm=[int(p) for p in at["perm"]])
+    elif op in ("Unsqueeze", "Squeeze"):
+        em.node(op, [ins[0], em.ints(at["axes"])], out)
+    elif op == "Concat":
+        em.node("Concat", ins, out, axis=at["axis"])
+    elif op == "Slice":
+        em.node("Slice", [ins[0], em.ints([at["start"]]), em.ints([at["end"]]), em.ints([at["axis"]])], out)
+    elif op == "Pad":
+        em.node("Pad", [ins[0], em.ints(_pads(r, at["axis"], at["before"], at["after"]))], out)
+    elif op == "Gather":
+        em.node("Gather", ins[:2], out, axis=at.get("axis", 0))
+    elif op == "SegSum":
+        xp = em.node("Pad", [ins[0], em.ints(_pads(r, 0, 0, 1))])
+        gp = em.node("Gather", [xp, ins[1]], axis=0)
+        em.node("ReduceSum", [gp, em.ints([1])], out, keepdims=0)
+    elif op == "ToPadded":
+        xp = em.node("Pad", [ins[0], em.ints(_pads(r, 0, 0, 1))])
+        em.node("Gather", [xp, ins[1]], out, axis=0)
+    elif op == "FromPadded":
+        rest = t.inputs[0].shape[2:]
+        assert all(isinstance(d, int) for d in rest), "FromPadded needs static trailing dims"
+        flat = em.node("Reshape", [ins[0], em.ints([-1] + list(rest))])
+        em.node("Gather", [flat, ins[2]], out, axis=0)
+    elif op == "Shape":
+        s = em.node("Shape", [ins[0]], None if "index" in at else out)
+        if "index" in at:
+            em.node("Gather", [s, em.ints(at["index"], scalar=True)], out, axis=0)
+    elif op == "Range":
+        em.node("Range", ins, out)
+    elif op == "CumSum":
+        em.node("CumSum", [ins[0], em.ints(at["axis"], scalar=True)], out, exclusive=int(bool(at.get("exclusive"))))
+    else:
+        raise NotImplementedError(op)
+
+
+def _pads(rank: int, axis: int, before: int, after: int) -> list:
+    axis = axis + rank if axis < 0 else axis
+    pads = [0] * (2 * rank)
+    pads[axis] = before
+    pads[rank + axis] = after
+    return pads

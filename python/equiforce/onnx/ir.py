@@ -1,0 +1,571 @@
+"""A small tensor graph IR with a numpy evaluator, reverse-mode autodiff and ONNX emission.
+
+Why this exists: torch 1.13 cannot export ``autograd.grad`` to ONNX, and traced forward+backward
+graphs are bloated and use scatters (ORT's ScatterND-add is nondeterministic with threads). Here the
+forward graph is written once in this IR; the backward graph is derived mechanically from per-op
+vector-Jacobian products written in the same IR, so the exported model contains its own gradient.
+
+Tensors carry a dtype ('f' = the model's float type, 'i64', 'bool') and a symbolic shape: a tuple of
+ints (static) and strings (dynamic dimensions such as 'N' or 'E'). Broadcasting is resolved
+statically: only dimensions that are literally 1 broadcast. Integer index tensors are int64 inside
+the graph.
+
+Gathers of rows never get a generic scatter adjoint. Instead, each row gather names its adjoint:
+  * ``seg``  : gather by an owner index whose padded CSR table P [S, K] is known (e.g. edges grouped
+               by centre): adjoint = segment sum = Gather(pad0(g), P) summed over K;
+  * ``nbr``  : gather by neighbour index; adjoint = segment sum by centre of Gather(g, reverse)
+               (the pairs whose neighbour is n are exactly the reverses of those whose centre is n);
+  * ``perm`` : gather by a permutation with known inverse.
+Segment sums and padded layouts are their own composite ops with those gathers as adjoints.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+Dim = Any  # int | str
+_counter = itertools.count()
+
+
+class T:
+    """A symbolic tensor: the output of one node of a :class:`Graph`."""
+
+    __slots__ = ("g", "id", "op", "inputs", "attrs", "dtype", "shape", "rg", "name")
+
+    def __init__(self, g, op, inputs, attrs, dtype, shape, rg, name=None):
+        self.g = g
+        self.id = next(_counter)
+        self.op = op
+        self.inputs = list(inputs)
+        self.attrs = attrs
+        self.dtype = dtype
+        self.shape = tuple(shape)
+        self.rg = rg
+        self.name = name
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    # arithmetic sugar
+    def _c(self, o):
+        return o if isinstance(o, T) else self.g.const(np.asarray(o, dtype=np.float64 if self.dtype == "f" else np.int64), self.dtype)
+
+    def __add__(self, o):
+        return self.g.op("Add", [self, self._c(o)])
+
+    def __radd__(self, o):
+        return self.g.op("Add", [self._c(o), self])
+
+    def __sub__(self, o):
+        return self.g.op("Sub", [self, self._c(o)])
+
+    def __rsub__(self, o):
+        return self.g.op("Sub", [self._c(o), self])
+
+    def __mul__(self, o):
+        return self.g.op("Mul", [self, self._c(o)])
+
+    def __rmul__(self, o):
+        return self.g.op("Mul", [self._c(o), self])
+
+    def __truediv__(self, o):
+        return self.g.op("Div", [self, self._c(o)])
+
+    def __rtruediv__(self, o):
+        return self.g.op("Div", [self._c(o), self])
+
+    def __neg__(self):
+        return self.g.op("Neg", [self])
+
+    def __matmul__(self, o):
+        return self.g.op("MatMul", [self, o])
+
+    def __repr__(self):
+        return f"T({self.op}#{self.id} {self.dtype}{list(self.shape)})"
+
+
+_fresh = itertools.count()
+
+
+def _fresh_dim() -> str:
+    return f"d{next(_fresh)}"
+
+
+def broadcast_shapes(a: Sequence[Dim], b: Sequence[Dim]) -> tuple:
+    n = max(len(a), len(b))
+    a = (1,) * (n - len(a)) + tuple(a)
+    b = (1,) * (n - len(b)) + tuple(b)
+    out = []
+    for x, y in zip(a, b):
+        if x == 1:
+            out.append(y)
+        elif y == 1:
+            out.append(x)
+        elif x == y:
+            out.append(x)
+        elif isinstance(x, int) and isinstance(y, int):
+            raise ValueError(f"cannot broadcast {a} and {b}")
+        else:
+            out.append(x if isinstance(x, int) else y)
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Shape inference
+# ----------------------------------------------------------------------------------------------
+
+
+def _norm_axis(ax: int, r: int) -> int:
+    return ax + r if ax < 0 else ax
+
+
+def _infer(op: str, ins: list, at: dict):
+    """Returns (dtype, shape) of the output."""
+    x = ins[0] if ins else None
+    if op in ("Add", "Sub", "Mul", "Div", "Max", "Min"):
+        return x.dtype, broadcast_shapes(ins[0].shape, ins[1].shape)
+    if op in ("Equal", "Less", "LessOrEqual"):
+        return "bool", broadcast_shapes(ins[0].shape, ins[1].shape)
+    if op in ("Neg", "Exp", "Sqrt", "Sigmoid", "Silu", "Reciprocal", "Identity", "Sin", "Cos"):
+        return x.dtype, x.shape
+    if op == "Not":
+        return "bool", x.shape
+    if op == "Cast":
+        return at["to"], x.shape
+    if op == "Where":
+        return ins[1].dtype, broadcast_shapes(broadcast_shapes(ins[0].shape, ins[1].shape), ins[2].shape)
+    if op == "MatMul":
+        a, b = ins[0].shape, ins[1].shape
+        assert len(a) >= 2 and len(b) >= 2, (a, b)
+        batch = broadcast_shapes(a[:-2], b[:-2])
+        return x.dtype, batch + (a[-2], b[-1])
+    if op in ("ReduceSum", "ReduceMean", "ReduceMax"):
+        axes = [_norm_axis(a, x.rank) for a in at["axes"]]
+        if at.get("keepdims", 1):
+            shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+        else:
+            shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
+        return x.dtype, shape
+    if op == "Reshape":
+        spec = at["shape"]
+        out = []
+        for i, s in enumerate(spec):
+            if s == 0:
+                out.append(x.shape[i])
+            elif s == -1:
+                # infer statically when possible
+                known = [d for d in x.shape]
+                if all(isinstance(d, int) for d in known) and all(isinstance(t, int) for t in spec):
+                    tot = int(np.prod(known))
+                    rest = int(np.prod([t if t != 0 else x.shape[j] for j, t in enumerate(spec) if t != -1]))
+                    out.append(tot // rest)
+                else:
+                    out.append(at.get("infer_dim") or _fresh_dim())
+            else:
+                out.append(s)
+        return x.dtype, tuple(out)
+    if op == "ReshapeLike":
+        return x.dtype, ins[1].shape
+    if op == "ExpandLike":
+        return x.dtype, ins[1].shape
+    if op == "Transpose":
+        return x.dtype, tuple(x.shape[p] for p in at["perm"])
+    if op == "Unsqueeze":
+        shape = list(x.shape)
+        r = x.rank + len(at["axes"])
+        for a in sorted(_norm_axis(a, r) for a in at["axes"]):
+            shape.insert(a, 1)
+        return x.dtype, tuple(shape)
+    if op == "Squeeze":
+        axes = [_norm_axis(a, x.rank) for a in at["axes"]]
+        return x.dtype, tuple(d for i, d in enumerate(x.shape) if i not in axes)
+    if op == "Concat":
+        ax = _norm_axis(at["axis"], x.rank)
+        dims = [t.shape[ax] for t in ins]
+        tot = sum(dims) if all(isinstance(d, int) for d in dims) else _fresh_dim()
+        shape = list(x.shape)
+        shape[ax] = tot
+        return x.dtype, tuple(shape)
+    if op == "Slice":
+        ax = _norm_axis(at["axis"], x.rank)
+        shape = list(x.shape)
+        shape[ax] = at["end"] - at["start"]
+        return x.dtype, tuple(shape)
+    if op == "Pad":
+        ax = _norm_axis(at["axis"], x.rank)
+        shape = list(x.shape)
+        d = shape[ax]
+        shape[ax] = d + at["before"] + at["after"] if isinstance(d, int) else _fresh_dim()
+        return x.dtype, tuple(shape)
+    if op == "Gather":
+        ax = _norm_axis(at.get("axis", 0), x.rank)
+        idx = ins[1]
+        return x.dtype, x.shape[:ax] + idx.shape + x.shape[ax + 1 :]
+    if op == "SegSum":  # (x [E,...], P [S,K], owner [E]) -> [S, ...]
+        return x.dtype, (ins[1].shape[0],) + x.shape[1:]
+    if op == "ToPadded":  # (x [E,...], Q [S,K], inv [E]) -> [S, K, ...]
+        return x.dtype, tuple(ins[1].shape) + x.shape[1:]
+    if op == "FromPadded":  # (y [S,K,...], Q, inv [E]) -> [E, ...]
+        return x.dtype, (ins[2].shape[0],) + x.shape[2:]
+    if op == "Shape":
+        return "i64", (x.rank,) if "index" not in at else ()
+    if op == "Range":
+        return ins[0].dtype, (at.get("dim") or _fresh_dim(),)
+    if op == "CumSum":
+        return x.dtype, x.shape
+    if op == "Softmax":
+        return x.dtype, x.shape
+    raise NotImplementedError(op)
+
+
+# ----------------------------------------------------------------------------------------------
+# Graph
+# ----------------------------------------------------------------------------------------------
+
+_NO_GRAD_OPS = {
+    "Equal", "Less", "LessOrEqual", "Not", "Cast", "Shape", "Range", "CumSum", "ReduceMax", "Max", "Min", "Softmax",
+}
+
+
+class Graph:
+    def __init__(self):
+        self.nodes: list[T] = []
+        self.inputs: list[T] = []
+        self.outputs: list[tuple[str, T]] = []
+        self._const_cache: dict = {}
+
+    # creation -----------------------------------------------------------------------------
+    def input(self, name: str, dtype: str, shape: Sequence[Dim], requires_grad: bool = False) -> T:
+        t = T(self, "Input", [], {}, dtype, shape, requires_grad, name=name)
+        self.nodes.append(t)
+        self.inputs.append(t)
+        return t
+
+    def const(self, value, dtype: Optional[str] = None, name: Optional[str] = None) -> T:
+        value = np.asarray(value)
+        if dtype is None:
+            dtype = "f" if value.dtype.kind == "f" else ("bool" if value.dtype.kind == "b" else "i64")
+        value = value.astype(np.float64 if dtype == "f" else (np.bool_ if dtype == "bool" else np.int64))
+        key = None
+        if value.size <= 16:
+            key = (dtype, value.shape, value.tobytes())
+            if key in self._const_cache:
+                return self._const_cache[key]
+        t = T(self, "Const", [], {"value": value}, dtype, value.shape, False, name=name)
+        self.nodes.append(t)
+        if key is not None:
+            self._const_cache[key] = t
+        return t
+
+    def op(self, op: str, inputs: Sequence[T], **attrs) -> T:
+        inputs = list(inputs)
+        dtype, shape = _infer(op, inputs, attrs)
+        if op in _NO_GRAD_OPS:
+            rg = False
+        elif op == "Gather" or op == "SegSum" or op == "ToPadded" or op == "FromPadded":
+            rg = inputs[0].rg
+        elif op == "Where":
+            rg = inputs[1].rg or inputs[2].rg
+        elif op in ("ReshapeLike", "ExpandLike"):
+            rg = inputs[0].rg
+        else:
+            rg = any(t.rg for t in inputs)
+        if rg and op == "Gather" and attrs.get("adj") is None:
+            raise ValueError("Gather of a differentiable tensor needs an adjoint kind")
+        t = T(self, op, inputs, attrs, dtype, shape, rg)
+        self.nodes.append(t)
+        return t
+
+    def output(self, name: str, t: T) -> None:
+        self.outputs.append((name, t))
+
+    # numpy evaluation ---------------------------------------------------------------------
+    def evaluate(self, feeds: dict, wanted: Optional[Sequence[T]] = None) -> dict:
+        """Evaluates every node (float64) and returns {tensor id: value}; feeds maps input names."""
+        vals: dict[int, np.ndarray] = {}
+        last = max((t.id for t in wanted), default=None) if wanted else None
+        for t in self.nodes:
+            if last is not None and t.id > last:
+                break
+            if t.op == "Input":
+                v = np.asarray(feeds[t.name])
+                v = v.astype(np.float64) if t.dtype == "f" else v.astype(np.int64)
+            elif t.op == "Const":
+                v = t.attrs["value"]
+            else:
+                v = _EVAL[t.op]([vals[i.id] for i in t.inputs], t.attrs)
+            vals[t.id] = v
+        return vals
+
+    def run(self, feeds: dict) -> dict:
+        vals = self.evaluate(feeds)
+        return {name: vals[t.id] for name, t in self.outputs}
+
+
+# ----------------------------------------------------------------------------------------------
+# numpy evaluators
+# ----------------------------------------------------------------------------------------------
+
+
+def _np_reduce(fn):
+    def f(v, at):
+        return fn(v[0], axis=tuple(at["axes"]), keepdims=bool(at.get("keepdims", 1)))
+
+    return f
+
+
+def _np_reshape(v, at):
+    x = v[0]
+    shape = [x.shape[i] if s == 0 else s for i, s in enumerate(at["shape"])]
+    return x.reshape(shape)
+
+
+def _np_pad(v, at):
+    x = v[0]
+    pads = [(0, 0)] * x.ndim
+    pads[at["axis"] if at["axis"] >= 0 else at["axis"] + x.ndim] = (at["before"], at["after"])
+    return np.pad(x, pads)
+
+
+def _np_slice(v, at):
+    x = v[0]
+    idx = [slice(None)] * x.ndim
+    idx[at["axis"]] = slice(at["start"], at["end"])
+    return x[tuple(idx)]
+
+
+def _pad0(x):
+    return np.concatenate([x, np.zeros((1,) + x.shape[1:], x.dtype)], axis=0)
+
+
+def _np_softmax(v, at):
+    x = v[0]
+    e = np.exp(x - x.max(axis=at["axis"], keepdims=True))
+    return e / e.sum(axis=at["axis"], keepdims=True)
+
+
+def _np_cumsum(v, at):
+    x = v[0]
+    c = np.cumsum(x, axis=at["axis"])
+    return c - x if at.get("exclusive") else c
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+_EVAL: dict[str, Callable] = {
+    "Add": lambda v, a: v[0] + v[1],
+    "Sub": lambda v, a: v[0] - v[1],
+    "Mul": lambda v, a: v[0] * v[1],
+    "Div": lambda v, a: v[0] / v[1] if v[0].dtype.kind == "f" else v[0] // v[1],
+    "Max": lambda v, a: np.maximum(v[0], v[1]),
+    "Min": lambda v, a: np.minimum(v[0], v[1]),
+    "Equal": lambda v, a: v[0] == v[1],
+    "Less": lambda v, a: v[0] < v[1],
+    "LessOrEqual": lambda v, a: v[0] <= v[1],
+    "Not": lambda v, a: ~v[0],
+    "Neg": lambda v, a: -v[0],
+    "Exp": lambda v, a: np.exp(v[0]),
+    "Sin": lambda v, a: np.sin(v[0]),
+    "Cos": lambda v, a: np.cos(v[0]),
+    "Sqrt": lambda v, a: np.sqrt(v[0]),
+    "Reciprocal": lambda v, a: 1.0 / v[0],
+    "Sigmoid": lambda v, a: _sigmoid(v[0]),
+    "Silu": lambda v, a: v[0] * _sigmoid(v[0]),
+    "Identity": lambda v, a: v[0],
+    "Cast": lambda v, a: v[0].astype({"f": np.float64, "i64": np.int64, "bool": np.bool_}[a["to"]]),
+    "Where": lambda v, a: np.where(v[0], v[1], v[2]),
+    "MatMul": lambda v, a: np.matmul(v[0], v[1]),
+    "ReduceSum": _np_reduce(np.sum),
+    "ReduceMean": _np_reduce(np.mean),
+    "ReduceMax": _np_reduce(np.max),
+    "Reshape": _np_reshape,
+    "ReshapeLike": lambda v, a: v[0].reshape(v[1].shape),
+    "ExpandLike": lambda v, a: np.broadcast_to(v[0], v[1].shape).copy(),
+    "Transpose": lambda v, a: np.transpose(v[0], a["perm"]),
+    "Unsqueeze": lambda v, a: np.expand_dims(v[0], tuple(a["axes"])),
+    "Squeeze": lambda v, a: np.squeeze(v[0], tuple(a["axes"])),
+    "Concat": lambda v, a: np.concatenate(v, axis=a["axis"]),
+    "Slice": _np_slice,
+    "Pad": _np_pad,
+    "Gather": lambda v, a: np.take(v[0], v[1], axis=a.get("axis", 0)),
+    "SegSum": lambda v, a: _pad0(v[0])[v[1]].sum(axis=1),
+    "ToPadded": lambda v, a: _pad0(v[0])[v[1]],
+    "FromPadded": lambda v, a: v[0].reshape((-1,) + v[0].shape[2:])[v[2]],
+    "Shape": lambda v, a: (np.array(v[0].shape, np.int64) if "index" not in a else np.array(v[0].shape[a["index"]], np.int64)),
+    "Range": lambda v, a: np.arange(v[0], v[1], v[2]).astype(v[0].dtype),
+    "CumSum": _np_cumsum,
+    "Softmax": _np_softmax,
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# Reverse-mode autodiff
+# ----------------------------------------------------------------------------------------------
+
+
+def unbroadcast(g: Graph, grad: T, target_shape: tuple) -> T:
+    """Sums ``grad`` over the axes along which a tensor of ``target_shape`` was broadcast."""
+    r_out, r_in = grad.rank, len(target_shape)
+    lead = list(range(r_out - r_in))
+    axes = list(lead)
+    for i, d in enumerate(target_shape):
+        o = grad.shape[i + r_out - r_in]
+        if d == 1 and o != 1:
+            axes.append(i + r_out - r_in)
+    if not axes:
+        return grad
+    out = g.op("ReduceSum", [grad], axes=axes, keepdims=1)
+    if lead:
+        out = g.op("Squeeze", [out], axes=lead)
+    return out
+
+
+def _swap_last(g, t):
+    perm = list(range(t.rank))
+    perm[-1], perm[-2] = perm[-2], perm[-1]
+    return g.op("Transpose", [t], perm=perm)
+
+
+def _vjp(g: Graph, t: T, go: T) -> list:
+    op, ins, at = t.op, t.inputs, t.attrs
+    x = ins[0] if ins else None
+    need = [i.rg for i in ins]
+
+    def ub(grad, k):
+        return unbroadcast(g, grad, ins[k].shape)
+
+    if op == "Add":
+        return [ub(go, 0) if need[0] else None, ub(go, 1) if need[1] else None]
+    if op == "Sub":
+        return [ub(go, 0) if need[0] else None, ub(-go, 1) if need[1] else None]
+    if op == "Mul":
+        return [ub(go * ins[1], 0) if need[0] else None, ub(go * ins[0], 1) if need[1] else None]
+    if op == "Div":
+        return [ub(go / ins[1], 0) if need[0] else None, ub(-(go * t) / ins[1], 1) if need[1] else None]
+    if op == "Neg":
+        return [-go]
+    if op == "Identity":
+        return [go]
+    if op == "Exp":
+        return [go * t]
+    if op == "Sqrt":
+        return [go / (t * 2.0)]
+    if op == "Reciprocal":
+        return [-(go * t * t)]
+    if op == "Sigmoid":
+        return [go * t * (1.0 - t)]
+    if op == "Silu":
+        s = g.op("Sigmoid", [x])
+        return [go * (s * (1.0 + x * (1.0 - s)))]
+    if op == "Sin":
+        return [go * g.op("Cos", [x])]
+    if op == "Cos":
+        return [-(go * g.op("Sin", [x]))]
+    if op == "Where":
+        zero = g.const(0.0)
+        return [
+            None,
+            ub(g.op("Where", [ins[0], go, zero]), 1) if need[1] else None,
+            ub(g.op("Where", [ins[0], zero, go]), 2) if need[2] else None,
+        ]
+    if op == "MatMul":
+        a, b = ins
+        ga = gb = None
+        if need[0]:
+            ga = go @ _swap_last(g, b)
+            ga = _unbroadcast_batch(g, ga, a)
+        if need[1]:
+            gb = _swap_last(g, a) @ go
+            gb = _unbroadcast_batch(g, gb, b)
+        return [ga, gb]
+    if op in ("ReduceSum", "ReduceMean"):
+        gg = go
+        if not at.get("keepdims", 1):
+            gg = g.op("Unsqueeze", [gg], axes=sorted(_norm_axis(a, x.rank) for a in at["axes"]))
+        if op == "ReduceMean":
+            n = 1
+            for a in at["axes"]:
+                d = x.shape[a]
+                assert isinstance(d, int), "ReduceMean gradient needs static reduced dims"
+                n *= d
+            gg = gg * (1.0 / n)
+        return [g.op("ExpandLike", [gg, x])]
+    if op in ("Reshape", "ReshapeLike", "Squeeze", "Unsqueeze"):
+        return [g.op("ReshapeLike", [go, x])] + [None] * (len(ins) - 1)
+    if op == "ExpandLike":
+        return [unbroadcast(g, go, x.shape), None]
+    if op == "Transpose":
+        inv = list(np.argsort(at["perm"]))
+        return [g.op("Transpose", [go], perm=inv)]
+    if op == "Concat":
+        ax = _norm_axis(at["axis"], x.rank)
+        outs = []
+        start = 0
+        for inp in ins:
+            n = inp.shape[ax]
+            assert isinstance(n, int), "Concat gradient needs static sizes"
+            outs.append(g.op("Slice", [go], axis=ax, start=start, end=start + n) if inp.rg else None)
+            start += n
+        return outs
+    if op == "Slice":
+        ax = _norm_axis(at["axis"], x.rank)
+        n = x.shape[ax]
+        assert isinstance(n, int), "Slice gradient needs a static axis"
+        return [g.op("Pad", [go], axis=ax, before=at["start"], after=n - at["end"])]
+    if op == "Pad":
+        ax = _norm_axis(at["axis"], x.rank)
+        n = x.shape[ax]
+        assert isinstance(n, int), "Pad gradient needs a static axis"
+        return [g.op("Slice", [go], axis=ax, start=at["before"], end=at["before"] + n)]
+    if op == "Gather":
+        kind = at["adj"]
+        assert at.get("axis", 0) == 0
+        if kind == "seg":  # inputs x, owner, P
+            return [g.op("SegSum", [go, ins[2], ins[1]]), None, None]
+        if kind == "nbr":  # inputs x, neigh, P, centre, reverse
+            rev = g.op("Gather", [go, ins[4], ins[4]], adj="perm")
+            return [g.op("SegSum", [rev, ins[2], ins[3]])] + [None] * 4
+        if kind == "perm":  # inputs x, idx, inv
+            return [g.op("Gather", [go, ins[2], ins[1]], adj="perm"), None, None]
+        raise ValueError(kind)
+    if op == "SegSum":  # x, P, owner
+        return [g.op("Gather", [go, ins[2], ins[1]], adj="seg"), None, None]
+    if op == "ToPadded":
+        return [g.op("FromPadded", [go, ins[1], ins[2]]), None, None]
+    if op == "FromPadded":
+        return [g.op("ToPadded", [go, ins[1], ins[2]]), None, None]
+    raise NotImplementedError(f"no VJP for {op}")
+
+
+def _unbroadcast_batch(g: Graph, grad: T, target: T) -> T:
+    """MatMul gradients: sum over broadcast batch dims of ``target``."""
+    return unbroadcast(g, grad, target.shape)
+
+
+def grad(g: Graph, y: T, wrt: T) -> T:
+    """d(sum(y))/d(wrt) as a new tensor of the graph (reverse mode over the nodes built so far)."""
+    assert y.rg and wrt.rg
+    nodes = [t for t in g.nodes if t.id <= y.id]
+    grads: dict[int, T] = {y.id: g.op("ExpandLike", [g.const(1.0), y])}
+    for t in reversed(nodes):
+        go = grads.pop(t.id, None)
+        if go is None or not t.rg or t.op in ("Input", "Const"):
+            if t is wrt:
+                grads[t.id] = go
+            continue
+        gin = _vjp(g, t, go)
+        for inp, gi in zip(t.inputs, gin):
+            if gi is None or not inp.rg:
+                continue
+            prev = grads.get(inp.id)
+            grads[inp.id] = gi if prev is None else prev + gi
+    out = grads.get(wrt.id)
+    if out is None:
+        out = g.op("ExpandLike", [g.const(0.0), wrt])
+    return out
