@@ -4,3 +4,6 @@
  * @module
  */
 export * from './cell.js';
+export type { NeighborList } from './types.js';
+export type { NeighborSystem } from './prepare.js';
+export { neighborList, type NeighborListOptions } from './neighbors.js';
