@@ -41,8 +41,9 @@ def _toy_graph():
     u = v / d
     w = g.const(np.linspace(-1, 1, 12).reshape(3, 4))
     feat = g.op("Silu", [u @ w]) * g.op("Exp", [-d])
-    xs = g.op("Gather", [x, neigh, P, centre, rev], axis=0, adj="nbr")
-    xt = g.op("Gather", [x, centre, centre, P], axis=0, adj="seg")
+    xn = x + g.op("SegSum", [feat, P, centre])  # node features that depend on v
+    xs = g.op("Gather", [xn, neigh, P, centre, rev], axis=0, adj="nbr")
+    xt = g.op("Gather", [xn, centre, P], axis=0, adj="seg")
     msg = g.op("Concat", [feat * xs, g.op("Sigmoid", [xt])], axis=1)  # [E, 8]
     w2 = g.const(np.linspace(0.3, -0.7, 8 * 3).reshape(8, 3))
     m3 = g.op("Reshape", [msg @ w2], shape=[0, 3, 1])

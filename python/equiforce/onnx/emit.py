@@ -50,6 +50,12 @@ class _Emitter:
         self._int_consts[key] = name
         return name
 
+    def one(self) -> str:
+        if not hasattr(self, "_one"):
+            self._one = self.tmp("one")
+            self.inits.append(numpy_helper.from_array(np.array(1.0, dtype=_np_dtype("f", self.fd)), self._one))
+        return self._one
+
     def node(self, op: str, ins: Sequence[str], out: str | None = None, **attrs) -> str:
         out = out or self.tmp(op.lower())
         self.nodes.append(helper.make_node(op, list(ins), [out], **attrs))
@@ -118,8 +124,13 @@ def _emit_node(em: _Emitter, t: T, ins: list, out: str) -> None:
     if op in _SIMPLE:
         em.node(op, ins, out)
     elif op == "Silu":
-        s = em.node("Sigmoid", [ins[0]])
-        em.node("Mul", [ins[0], s], out)
+        if em.fd == "float64":
+            # ORT fuses x*Sigmoid(x) into QuickGelu, which has no float64 kernel: write x / (1 + e^-x).
+            e = em.node("Exp", [em.node("Neg", [ins[0]])])
+            em.node("Div", [ins[0], em.node("Add", [e, em.one()])], out)
+        else:
+            s = em.node("Sigmoid", [ins[0]])
+            em.node("Mul", [ins[0], s], out)
     elif op == "Softmax":
         em.node("Softmax", ins, out, axis=at["axis"])
     elif op == "Cast":

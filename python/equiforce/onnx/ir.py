@@ -297,7 +297,10 @@ class Graph:
             elif t.op == "Const":
                 v = t.attrs["value"]
             else:
-                v = _EVAL[t.op]([vals[i.id] for i in t.inputs], t.attrs)
+                try:
+                    v = _EVAL[t.op]([vals[i.id] for i in t.inputs], t.attrs)
+                except Exception as exc:
+                    raise RuntimeError(f"evaluating {t!r} from {t.inputs!r}: {exc}") from exc
             vals[t.id] = v
         return vals
 

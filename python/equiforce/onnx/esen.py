@@ -1,0 +1,465 @@
+"""eSEN / UMA (fairchem ``eSCNMDBackbone``, ``eSCNMDMoeBackbone`` + ``MLP_EFS_Head``) in the graph IR.
+
+The graph reproduces fairchem's forward pass (general execution mode, eval, MoLE unmerged but
+applied exactly as per-system merged weights) and appends its own reverse pass, so ``edge_grad`` is
+the exact derivative of the graph's energy.
+
+Layout choices (for speed and determinism, see docs/model-format.md):
+  * edges are grouped by centre; ``offsets`` (CSR by centre) gives a padded table P [N, K] so that
+    every edge->node sum is ``Gather(pad0(x), P)`` + ``ReduceSum`` (no scatters);
+  * ``reverse`` maps each pair to its reverse pair, which turns sums over neighbours into sums over
+    centres (adjoint of the neighbour gather);
+  * edge features stay in fairchem's m-major, mmax-truncated layout; the rotation is a batched
+    MatMul with the [E, coeffs, (lmax+1)^2] Wigner matrix built in-graph from edge_vec;
+  * MoLE: per-system merged weights W_b = sum_k c_bk W_k, applied to the edges of system b through
+    a padded [B, Emax, F] layout (edges are contiguous per system) and one batched MatMul.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from .ir import Graph, T, grad
+
+SUPPORTED = {
+    "norm_type": {"rms_norm_sh"},
+    "act_type": {"gate"},
+    "ff_type": {"spectral"},
+    "chg_spin_emb_type": {"rand_emb", "pos_emb", "lin_emb"},
+    "distance_function": {"gaussian"},
+}
+
+
+@dataclass
+class EsenHyper:
+    """Architecture hyperparameters (fairchem backbone kwargs, with fairchem's defaults)."""
+
+    lmax: int = 2
+    mmax: int = 2
+    sphere_channels: int = 128
+    hidden_channels: int = 128
+    edge_channels: int = 128
+    num_distance_basis: int = 512
+    cutoff: float = 5.0
+    max_neighbors: int = 300
+    num_layers: int = 2
+    max_num_elements: int = 100
+    norm_type: str = "rms_norm_sh"
+    act_type: str = "gate"
+    ff_type: str = "grid"
+    distance_function: str = "gaussian"
+    chg_spin_emb_type: str = "pos_emb"
+    use_dataset_embedding: bool = True
+    dataset_mapping: dict = field(default_factory=dict)
+    num_experts: int = 0
+    use_composition_embedding: bool = False
+    moe_expert_coefficient_norm: str = "softmax"
+    moe_type: str = "so2"
+    layers_moe: Optional[list] = None
+    composition_include_self: bool = False  # UMA-S-1.2's composition mean quirk
+
+    @staticmethod
+    def from_backbone_kwargs(kw: dict, model_id: Optional[str] = None) -> "EsenHyper":
+        h = EsenHyper()
+        for k in (
+            "lmax", "mmax", "sphere_channels", "hidden_channels", "edge_channels", "num_distance_basis",
+            "cutoff", "max_neighbors", "num_layers", "max_num_elements", "norm_type", "act_type", "ff_type",
+            "distance_function", "chg_spin_emb_type", "use_dataset_embedding", "num_experts",
+            "use_composition_embedding", "moe_expert_coefficient_norm", "moe_type", "layers_moe",
+        ):
+            if k in kw and kw[k] is not None:
+                setattr(h, k, kw[k])
+        h.cutoff = float(h.cutoff)
+        if kw.get("dataset_mapping"):
+            h.dataset_mapping = dict(kw["dataset_mapping"])
+        elif kw.get("dataset_list"):
+            h.dataset_mapping = {d: d for d in kw["dataset_list"]}
+        for k, allowed in SUPPORTED.items():
+            if getattr(h, k) not in allowed:
+                raise ValueError(f"unsupported {k}={getattr(h, k)!r} (supported: {sorted(allowed)})")
+        if kw.get("charge_balanced_channels") or kw.get("spin_balanced_channels"):
+            raise ValueError("charge/spin balanced channels are not supported")
+        if h.num_experts > 0:
+            if h.moe_type != "so2":
+                raise ValueError(f"unsupported moe_type={h.moe_type!r} (supported: 'so2')")
+            if h.moe_expert_coefficient_norm != "softmax":
+                raise ValueError("only moe_expert_coefficient_norm='softmax' is supported")
+        h.composition_include_self = model_id == "UMA-S-1.2"
+        if h.mmax > h.lmax or h.lmax < 1:
+            raise ValueError("need 1 <= lmax and mmax <= lmax")
+        return h
+
+    @property
+    def task_names(self) -> list:
+        return list(self.dataset_mapping.keys())
+
+
+def edge_coefficients(lmax: int, mmax: int) -> list:
+    """(l, m) of each edge coefficient in fairchem's m-major truncated order (m=0, +1, -1, +2, -2...)."""
+    out = [(l, 0) for l in range(lmax + 1)]
+    for m in range(1, mmax + 1):
+        out += [(l, m) for l in range(m, lmax + 1)]
+        out += [(l, -m) for l in range(m, lmax + 1)]
+    return out
+
+
+class _B:
+    """Builder helpers bound to one graph and one state dict."""
+
+    def __init__(self, g: Graph, sd: dict):
+        self.g = g
+        self.sd = sd
+
+    def w(self, key: str) -> np.ndarray:
+        if key not in self.sd:
+            raise KeyError(f"missing weight {key!r}")
+        return np.asarray(self.sd[key], dtype=np.float64)
+
+    def c(self, arr) -> T:
+        return self.g.const(np.asarray(arr, dtype=np.float64))
+
+    def i(self, v) -> T:
+        return self.g.const(np.asarray(v, dtype=np.int64))
+
+    def op(self, *a, **k) -> T:
+        return self.g.op(*a, **k)
+
+    def linear(self, x: T, prefix: str, bias: bool = True) -> T:
+        y = x @ self.c(self.w(prefix + ".weight").T)
+        if bias:
+            y = y + self.c(self.w(prefix + ".bias"))
+        return y
+
+    def silu(self, x: T) -> T:
+        return self.op("Silu", [x])
+
+    def sl(self, x: T, axis: int, start: int, end: int) -> T:
+        return self.op("Slice", [x], axis=axis, start=start, end=end)
+
+    def reshape(self, x: T, shape: list) -> T:
+        return self.op("Reshape", [x], shape=shape)
+
+    def layer_norm(self, x: T, prefix: str, eps: float = 1e-5) -> T:
+        mu = self.op("ReduceMean", [x], axes=[-1], keepdims=1)
+        xc = x - mu
+        var = self.op("ReduceMean", [xc * xc], axes=[-1], keepdims=1)
+        y = xc / self.op("Sqrt", [var + eps])
+        return y * self.c(self.w(prefix + ".weight")) + self.c(self.w(prefix + ".bias"))
+
+    def radial_mlp(self, x: T, prefix: str) -> T:
+        idx = sorted({int(k[len(prefix) + 1 :].split(".")[0]) for k in self.sd if k.startswith(prefix + ".")})
+        # net = Linear, (LayerNorm, SiLU, Linear)*: modules with parameters are the Linears and LayerNorms
+        for j, n in enumerate(idx):
+            key = f"{prefix}.{n}"
+            if self.w(key + ".weight").ndim == 2:
+                x = self.linear(x, key)
+            else:
+                x = self.silu(self.layer_norm(x, key))
+        return x
+
+
+def build_esen(
+    sd: dict,
+    hp: EsenHyper,
+    *,
+    with_grad: bool = True,
+    debug: bool = False,
+):
+    """Builds the graph. ``sd`` maps fairchem names without the 'backbone.' prefix to arrays; the energy
+    head's weights are under 'head.energy_block.*'. Returns (graph, dict of named intermediates)."""
+    g = Graph()
+    b = _B(g, sd)
+    L, M, C, H = hp.lmax, hp.mmax, hp.sphere_channels, hp.hidden_channels
+    nL = (L + 1) ** 2
+    coefs = edge_coefficients(L, M)
+    nM = len(coefs)
+    moe = hp.num_experts > 0
+    moe_layers = set(hp.layers_moe) if (moe and hp.layers_moe is not None) else set(range(hp.num_layers))
+    inter: dict = {}
+
+    # ---- inputs and index preparation (integer, no gradients) --------------------------------
+    Z = g.op("Cast", [g.input("atomic_numbers", "i32", ["N"])], to="i64")
+    ei = g.op("Cast", [g.input("edge_index", "i32", [2, "E"])], to="i64")
+    vec = g.input("edge_vec", "f", ["E", 3], requires_grad=True)
+    sysi = g.op("Cast", [g.input("system_index", "i32", ["N"])], to="i64")
+    charge = g.op("Cast", [g.input("charge", "i32", ["B"])], to="i64")
+    spin = g.op("Cast", [g.input("spin", "i32", ["B"])], to="i64")
+    task = g.op("Cast", [g.input("task", "i32", ["B"])], to="i64")
+    offsets = g.op("Cast", [g.input("offsets", "i32", ["N+1"])], to="i64")
+    reverse = g.op("Cast", [g.input("reverse", "i32", ["E"])], to="i64")
+
+    neigh = g.op("Reshape", [b.sl(ei, 0, 0, 1)], shape=[-1], infer_dim="E")
+    centre = g.op("Reshape", [b.sl(ei, 0, 1, 2)], shape=[-1], infer_dim="E")
+    zero_i, one_i = b.i(0), b.i(1)
+    n_atoms = g.op("Shape", [Z], index=0)
+    n_edges = g.op("Shape", [vec], index=0)
+    n_sys = g.op("Shape", [charge], index=0)
+    lo = g.op("Gather", [offsets, g.op("Range", [zero_i, n_atoms, one_i], dim="N")], axis=0)
+    hi = g.op("Gather", [offsets, g.op("Range", [one_i, n_atoms + one_i, one_i], dim="N")], axis=0)
+    deg = hi - lo
+    kmax = g.op("Max", [g.op("ReduceMax", [deg], axes=[0], keepdims=0), one_i])
+    krange = g.op("Unsqueeze", [g.op("Range", [zero_i, kmax, one_i], dim="K")], axes=[0])
+    P = g.op(
+        "Where",
+        [g.op("Less", [krange, g.op("Unsqueeze", [deg], axes=[1])]), g.op("Unsqueeze", [lo], axes=[1]) + krange, n_edges],
+    )  # [N, K] padded CSR table; E marks padding
+
+    def gather_centre(x: T) -> T:
+        return g.op("Gather", [x, centre, P], axis=0, adj="seg")
+
+    def gather_neigh(x: T) -> T:
+        return g.op("Gather", [x, neigh, P, centre, reverse], axis=0, adj="nbr")
+
+    def sum_by_centre(x: T) -> T:
+        return g.op("SegSum", [x, P, centre])
+
+    # one-hot system membership [B, N]
+    onehot_b = g.op("Equal", [g.op("Unsqueeze", [sysi], axes=[0]), g.op("Unsqueeze", [g.op("Range", [zero_i, n_sys, one_i], dim="B")], axes=[1])])
+    onehot_f = g.op("Cast", [onehot_b], to="f")
+
+    # ---- charge / spin / dataset embedding ---------------------------------------------------
+    def chg_spin(x: T, which: str) -> T:
+        prefix = f"{which}_embedding"
+        if hp.chg_spin_emb_type == "rand_emb":
+            off = 100 if which == "charge" else 0
+            return g.op("Gather", [b.c(b.w(prefix + ".rand_emb.weight")), x + b.i(off)], axis=0)
+        xf = g.op("Unsqueeze", [g.op("Cast", [x], to="f")], axes=[1])
+        if hp.chg_spin_emb_type == "pos_emb":
+            proj = xf * b.c(b.w(prefix + ".W")[None, :] * 2 * math.pi)
+            emb = g.op("Concat", [g.op("Sin", [proj]), g.op("Cos", [proj])], axis=1)
+            if which == "spin":
+                emb = g.op("Where", [g.op("Equal", [xf, b.c(0.0)]), b.c(0.0), emb])
+            return emb
+        # lin_emb
+        if which == "spin":
+            xf = g.op("Where", [g.op("Equal", [xf, b.c(0.0)]), b.c(-100.0), xf])
+        return b.linear(xf, prefix + ".lin_emb")
+
+    parts = [chg_spin(charge, "charge"), chg_spin(spin, "spin")]
+    if hp.use_dataset_embedding:
+        table = np.stack([b.w(f"dataset_embedding.dataset_emb_dict.{hp.dataset_mapping[t]}.weight")[0] for t in hp.task_names])
+        parts.append(g.op("Gather", [b.c(table), task], axis=0))
+    csd = b.silu(b.linear(g.op("Concat", parts, axis=1), "mix_csd"))  # [B, C]
+    inter["csd_mixed_emb"] = csd
+    csd_node = g.op("Gather", [csd, sysi], axis=0)  # [N, C]
+
+    # ---- MoLE expert coefficients [B, K] ---------------------------------------------------------
+    coeff = None
+    if moe:
+        rin = [csd]
+        if hp.use_composition_embedding:
+            comp = g.op("Gather", [b.c(b.w("composition_embedding.weight")), Z], axis=0)
+            count = g.op("ReduceSum", [onehot_f], axes=[1], keepdims=1)
+            if hp.composition_include_self:
+                count = count + 1.0
+            rin = [(onehot_f @ comp) / count, csd]
+        h_ = g.op("Concat", rin, axis=1) if len(rin) > 1 else rin[0]
+        for k in (0, 2, 4):
+            h_ = b.silu(b.linear(h_, f"routing_mlp.{k}"))
+        coeff = g.op("Softmax", [h_], axis=1) + 0.005
+        inter["mole_expert_coefficients"] = coeff
+
+        # padded per-system edge layout: Q [B, Emax], inverse index einv [E]
+        cnt_atoms = g.op("ReduceSum", [g.op("Cast", [onehot_b], to="i64")], axes=[1], keepdims=0)
+        atom_start = g.op("CumSum", [cnt_atoms], axis=0, exclusive=True)
+        e_start = g.op("Gather", [offsets, atom_start], axis=0)
+        e_cnt = g.op("Gather", [offsets, atom_start + cnt_atoms], axis=0) - e_start
+        emax = g.op("Max", [g.op("ReduceMax", [e_cnt], axes=[0], keepdims=0), one_i])
+        kr = g.op("Unsqueeze", [g.op("Range", [zero_i, emax, one_i], dim="Emax")], axes=[0])
+        Q = g.op("Where", [g.op("Less", [kr, g.op("Unsqueeze", [e_cnt], axes=[1])]), g.op("Unsqueeze", [e_start], axes=[1]) + kr, n_edges])
+        esys = g.op("Gather", [sysi, centre], axis=0)
+        erange = g.op("Range", [zero_i, n_edges, one_i], dim="E")
+        einv = esys * emax + (erange - g.op("Gather", [e_start, esys], axis=0))
+
+    def edge_linear(x: T, weights: np.ndarray, bias: Optional[np.ndarray], use_moe: bool) -> T:
+        """x [E, in] @ W^T (+ bias). ``weights`` is [out, in] (dense) or [K, out, in] (MoLE)."""
+        if not use_moe:
+            y = x @ b.c(weights.T)
+        else:
+            K, out_f, in_f = weights.shape
+            wb = coeff @ b.c(weights.transpose(0, 2, 1).reshape(K, in_f * out_f))  # [B, in*out]
+            wb = b.reshape(wb, [0, in_f, out_f])
+            xp = g.op("ToPadded", [x, Q, einv])  # [B, Emax, in]
+            y = g.op("FromPadded", [xp @ wb, Q, einv])
+        if bias is not None:
+            y = y + b.c(bias)
+        return y
+
+    def so2_weights(prefix: str, use_moe: bool):
+        return b.w(prefix + (".weights" if use_moe else ".weight"))
+
+    def block_weights(w: np.ndarray) -> np.ndarray:
+        """[[W1, -W2], [W2, W1]] acting on [x_real, x_imag] (last two axes)."""
+        half = w.shape[-2] // 2
+        w1, w2 = w[..., :half, :], w[..., half:, :]
+        top = np.concatenate([w1, -w2], axis=-1)
+        bot = np.concatenate([w2, w1], axis=-1)
+        return np.concatenate([top, bot], axis=-2)
+
+    # ---- node initial embedding ----------------------------------------------------------------
+    e0 = np.zeros((1, nL, 1))
+    e0[0, 0, 0] = 1.0
+    e0c = b.c(e0)
+    x = g.op("Unsqueeze", [g.op("Gather", [b.c(b.w("sphere_embedding.weight")), Z], axis=0) + csd_node], axes=[1]) * e0c
+    inter["x_initial"] = x
+
+    # ---- edge geometry (differentiable) --------------------------------------------------------
+    dist = g.op("Sqrt", [g.op("ReduceSum", [vec * vec], axes=[1], keepdims=1)])  # [E, 1]
+    ds = dist * (1.0 / hp.cutoff)
+    p = 5.0
+    a_, b_, c_ = -(p + 1) * (p + 2) / 2, p * (p + 2), -p * (p + 1) / 2
+    ds5 = ds * ds * ds * ds * ds
+    env = g.op("Where", [g.op("Less", [ds, b.c(1.0)]), ds5 * (ds * (ds * c_ + b_) + a_) + 1.0, b.c(0.0)])  # [E,1]
+    gauss_off = np.linspace(0.0, hp.cutoff, hp.num_distance_basis)
+    gcoeff = -0.5 / (2.0 * (gauss_off[1] - gauss_off[0])) ** 2
+    dd = dist - b.c(gauss_off[None, :])
+    gauss = g.op("Exp", [dd * dd * gcoeff])  # [E, nb]
+    Zs = g.op("Gather", [Z, neigh], axis=0)
+    Zt = g.op("Gather", [Z, centre], axis=0)
+    x_edge = g.op(
+        "Concat",
+        [gauss, g.op("Gather", [b.c(b.w("source_embedding.weight")), Zs], axis=0), g.op("Gather", [b.c(b.w("target_embedding.weight")), Zt], axis=0)],
+        axis=1,
+    )
+    inter["edge_scalar_features"] = x_edge
+
+    # ---- Wigner matrices from edge_vec -----------------------------------------------------------
+    from equiforce import so3
+
+    J = [b.w(f"Jd_{l}") for l in range(L + 1)]
+    Cs = so3.coupling_matrices(J)
+    u = vec / dist
+    ux, uy, uz = (b.sl(u, 1, k, k + 1) for k in range(3))  # [E,1] each
+    s = g.op("Where", [g.op("Less", [uy, b.c(0.0)]), b.c(-1.0), b.c(1.0)])
+    dn = s * uy + 1.0
+    xx, zz, xz = ux * ux / dn, uz * uz / dn, ux * uz / dn
+    R_entries = [
+        1.0 - xx, -(s * ux), -xz,
+        ux, s * (1.0 - (xx + zz)), uz,
+        -(s * xz), -uz, s * (1.0 - zz),
+    ]
+    R = b.reshape(g.op("Concat", R_entries, axis=1), [0, 3, 3])
+    blocks = [g.op("ExpandLike", [b.c(np.ones((1, 1, 1))), b.reshape(dn, [0, 1, 1])]), R]
+    for l in range(2, L + 1):
+        prev = blocks[-1]
+        n = 2 * l - 1
+        kron = b.reshape(b.reshape(R, [0, 3, 1, 3, 1]) * b.reshape(prev, [0, 1, n, 1, n]), [0, 3 * n, 3 * n])
+        blocks.append(b.c(Cs[l].T) @ kron @ b.c(Cs[l]))
+    rows = [g.op("Pad", [blk], axis=2, before=l * l, after=nL - (l + 1) ** 2) for l, blk in enumerate(blocks)]
+    D = g.op("Concat", rows, axis=1)  # [E, nL, nL] block-diagonal, l-major
+    sel = np.zeros((nM, nL))
+    for r, (l, m) in enumerate(coefs):
+        sel[r, l * l + l + m] = 1.0
+    Wig = b.c(sel) @ D  # [E, nM, nL]
+    WinvEnv = g.op("Transpose", [Wig], perm=[0, 2, 1]) * b.reshape(env, [0, 1, 1])  # [E, nL, nM]
+
+    # ---- edge degree embedding -------------------------------------------------------------------
+    rad = b.reshape(b.radial_mlp(x_edge, "edge_degree_embedding.rad_func.net"), [0, L + 1, C])
+    x = x + sum_by_centre(b.sl(WinvEnv, 2, 0, L + 1) @ rad) * (1.0 / 5.0)
+    inter["x_after_edge_degree_embedding"] = x
+
+    # ---- helpers for node-wise layers ----------------------------------------------------------------
+    deg_of_node = [l for l in range(L + 1) for _ in range(2 * l + 1)]
+
+    def rms_norm(x: T, prefix: str) -> T:
+        mu = g.op("ReduceMean", [b.sl(x, 1, 0, 1)], axes=[2], keepdims=1)  # [N,1,1]
+        f = x - mu * e0c
+        bw = np.array([[1.0 / (2 * deg_of_node[i] + 1) / (L + 1) for i in range(nL)]])
+        fn = g.op("ReduceMean", [b.c(bw) @ (f * f)], axes=[2], keepdims=1)  # [N,1,1]
+        scale = g.op("Reciprocal", [g.op("Sqrt", [fn + 1e-5])])
+        wexp = b.w(prefix + ".affine_weight")[deg_of_node][None]  # [1, nL, C]
+        bias = np.zeros((1, nL, C))
+        bias[0, 0] = b.w(prefix + ".affine_bias")
+        return f * scale * b.c(wexp) + b.c(bias)
+
+    def gate(h: T, gates: T, degrees: list, ch: int) -> T:
+        """SiLU on the scalar row, sigmoid(gate of degree l) on every other row ([*, rows, ch])."""
+        G = np.zeros((len(degrees) - 1, L))
+        for r, l in enumerate(degrees[1:]):
+            G[r, l - 1] = 1.0
+        gexp = b.c(G) @ b.reshape(g.op("Sigmoid", [gates]), [0, L, ch])
+        return g.op("Concat", [b.silu(b.sl(h, 1, 0, 1)), b.sl(h, 1, 1, len(degrees)) * gexp], axis=1)
+
+    def so3_linear(x: T, prefix: str) -> T:
+        W = b.w(prefix + ".weight")  # [L+1, out, in]
+        outs = [b.sl(x, 1, l * l, (l + 1) ** 2) @ b.c(W[l].T) for l in range(L + 1)]
+        bias = np.zeros((1, nL, W.shape[1]))
+        bias[0, 0] = b.w(prefix + ".bias")
+        return g.op("Concat", outs, axis=1) + b.c(bias)
+
+    edge_deg = [l for (l, m) in coefs]
+    m_off = [0]
+    for m in range(0, M + 1):
+        m_off.append(m_off[-1] + (L + 1 if m == 0 else 2 * (L - m + 1)))
+
+    def so2_conv(h: T, prefix: str, cin: int, cout: int, radial: Optional[T], extra: int, use_moe: bool):
+        """fairchem SO2_Convolution on m-major edge features h [E, nM, cin] -> [E, nM, cout] (+ gates)."""
+        outs = []
+        # m = 0
+        x0 = b.reshape(b.sl(h, 1, 0, L + 1), [0, (L + 1) * cin])
+        ro = (L + 1) * cin
+        if radial is not None:
+            x0 = x0 * b.sl(radial, 1, 0, ro)
+        y0 = edge_linear(x0, so2_weights(prefix + ".fc_m0", use_moe), b.w(prefix + ".fc_m0.bias"), use_moe)
+        gates = None
+        if extra:
+            gates = b.sl(y0, 1, 0, extra)
+            y0 = b.sl(y0, 1, extra, extra + (L + 1) * cout)
+        outs.append(b.reshape(y0, [0, L + 1, cout]))
+        for m in range(1, M + 1):
+            nm = L - m + 1
+            xm = b.sl(h, 1, m_off[m], m_off[m] + 2 * nm)  # [E, 2nm, cin]: real rows then imaginary rows
+            if radial is not None:
+                xm = b.reshape(xm, [0, 2, nm * cin]) * g.op("Unsqueeze", [b.sl(radial, 1, ro, ro + nm * cin)], axes=[1])
+                ro += nm * cin
+            xm = b.reshape(xm, [0, 2 * nm * cin])
+            wblk = block_weights(so2_weights(f"{prefix}.so2_m_conv.{m - 1}.fc", use_moe))
+            ym = edge_linear(xm, wblk, None, use_moe)
+            outs.append(b.reshape(ym, [0, 2 * nm, cout]))
+        return g.op("Concat", outs, axis=1), gates
+
+    # ---- message-passing blocks ------------------------------------------------------------------------
+    sys_row = g.op("Unsqueeze", [csd_node], axes=[1]) * e0c  # [N, nL, C]
+    for i in range(hp.num_layers):
+        pre = f"blocks.{i}"
+        use_moe = moe and i in moe_layers
+        x_res = x
+        xn = rms_norm(x, pre + ".norm_1") + sys_row
+        msg = g.op("Concat", [gather_neigh(xn), gather_centre(xn)], axis=2)  # [E, nL, 2C]
+        rot = Wig @ msg  # [E, nM, 2C]
+        radial = b.radial_mlp(x_edge, pre + ".edge_wise.so2_conv_1.rad_func.net")
+        h, gates = so2_conv(rot, pre + ".edge_wise.so2_conv_1", 2 * C, H, radial, L * H, use_moe)
+        h = gate(h, gates, edge_deg, H)
+        h, _ = so2_conv(h, pre + ".edge_wise.so2_conv_2", H, C, None, 0, use_moe)
+        x = sum_by_centre(WinvEnv @ h) + x_res
+        x_res = x
+        xn = rms_norm(x, pre + ".norm_2")
+        gsc = b.silu(b.linear(b.reshape(b.sl(xn, 1, 0, 1), [0, C]), pre + ".atom_wise.scalar_mlp.0"))
+        y = so3_linear(xn, pre + ".atom_wise.so3_linear_1")
+        y = gate(y, gsc, deg_of_node, H)
+        x = so3_linear(y, pre + ".atom_wise.so3_linear_2") + x_res
+        inter[f"x_after_block{i}"] = x
+
+    node_emb = rms_norm(x, "norm")
+    inter["node_embedding"] = node_emb
+
+    # ---- energy head -------------------------------------------------------------------------------------
+    hx = b.reshape(b.sl(node_emb, 1, 0, 1), [0, C])
+    hx = b.silu(b.linear(hx, "head.energy_block.0"))
+    hx = b.silu(b.linear(hx, "head.energy_block.2"))
+    atom_energy = b.reshape(b.linear(hx, "head.energy_block.4"), [-1])
+    energy = b.reshape(onehot_f @ g.op("Unsqueeze", [atom_energy], axes=[1]), [-1])
+    g.output("energy", energy)
+    g.output("atom_energy", atom_energy)
+    if with_grad:
+        total = g.op("ReduceSum", [atom_energy], axes=[0], keepdims=0)
+        g.output("edge_grad", grad(g, total, vec))
+    g.output("node_embedding", node_emb)
+    if debug:
+        for k, t in inter.items():
+            g.output("debug_" + k, t)
+    return g, inter
