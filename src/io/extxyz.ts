@@ -12,6 +12,9 @@
  * `spin` info keys → `charge` and `spin`, every other per-atom column → `arrays`
  * under its file name (`forces`, `velocities`, `charge`, ...), every other key →
  * `info` (`energy` in eV, `stress` as 9 or 6 numbers in eV/Å³, strings, booleans).
+ * Number lists are kept flat and in file order: a 9-number `stress` or `virial` is
+ * what ASE reads column-major (M[i][j] = flat[i + 3j]), which only matters for
+ * non-symmetric tensors; a 6-number stress is Voigt order xx yy zz yz xz xy.
  * A comment line without any `=` (plain XYZ) is kept as `info.comment`.
  *
  * Numbers are written in shortest round-trip form by default, so writing and reading
