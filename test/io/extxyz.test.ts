@@ -14,7 +14,7 @@ import {
   readExtxyz,
   writeExtxyz,
 } from '../../src/io/index.js';
-import { Structure } from '../../src/structure/index.js';
+import { Structure, type PerAtomArrays } from '../../src/structure/index.js';
 import {
   expectBitwiseEqual,
   expectParseError,
@@ -74,7 +74,7 @@ describe('extended XYZ round trip', () => {
 
   it('rejects per-atom data extended XYZ cannot hold', () => {
     const base = { numbers: [1], positions: [0, 0, 0] };
-    const bad = [
+    const bad: PerAtomArrays[] = [
       { pos: { type: 'float' as const, components: 3, data: new Float64Array(3) } },
       { 'a b': { type: 'float' as const, components: 1, data: new Float64Array(1) } },
       { 'a:b': { type: 'float' as const, components: 1, data: new Float64Array(1) } },
