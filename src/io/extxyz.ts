@@ -43,6 +43,8 @@ interface Column {
 }
 
 const DEFAULT_PROPERTIES = 'species:S:1:pos:R:3';
+// Guard against a corrupted count line allocating gigabytes before the truncation is noticed.
+const MAX_ATOMS = 2 ** 27;
 // Keys the reader turns into Structure fields; the writer writes them from the fields.
 const RESERVED_KEYS = new Set(['Lattice', 'Properties', 'pbc', 'charge', 'spin']);
 const RESERVED_COLUMNS = new Set(['species', 'pos', 'Z']);
@@ -167,6 +169,9 @@ export class ExtxyzParser {
     if (n === undefined || n < 0) {
       throw new ParseError(`expected the atom count of a frame, found ${JSON.stringify(truncate(t))}`, this.lineNo, this.source);
     }
+    if (n > MAX_ATOMS) {
+      throw new ParseError(`atom count ${n} is implausibly large (more than ${MAX_ATOMS})`, this.lineNo, this.source);
+    }
     this.pendingHeader = { natoms: n, line: this.lineNo };
     return undefined;
   }
@@ -221,13 +226,13 @@ export class ExtxyzParser {
         cell = v as number[];
       } else if (key === 'pbc') {
         pbc = this.parsePbc(v, value);
-      } else if (key === 'charge' && typeof v === 'number') {
-        if (!Number.isInteger(v)) {
+      } else if (key === 'charge') {
+        if (typeof v !== 'number' || !Number.isInteger(v)) {
           throw new ParseError(`charge=${value} is not an integer total charge (e)`, this.lineNo, this.source);
         }
         charge = v;
-      } else if (key === 'spin' && typeof v === 'number') {
-        if (!Number.isInteger(v) || v < 0) {
+      } else if (key === 'spin') {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
           throw new ParseError(`spin=${value} is not a spin multiplicity (integer ≥ 1, or 0 for unset)`, this.lineNo, this.source);
         }
         spin = v;

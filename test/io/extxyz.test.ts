@@ -184,6 +184,8 @@ describe('extended XYZ errors name the line', () => {
     expectParseError(() => parseExtxyz('1\nenergy=1 note="open\nH 0 0 0\n'), 2, /unterminated quote/);
     expectParseError(() => parseExtxyz('1\ncharge=0.5\nH 0 0 0\n'), 2, /charge=0.5 is not an integer/);
     expectParseError(() => parseExtxyz('1\nspin=-1\nH 0 0 0\n'), 2, /spin=-1 is not a spin multiplicity/);
+    expectParseError(() => parseExtxyz('1\ncharge=abc\nH 0 0 0\n'), 2, /charge=abc is not an integer/);
+    expectParseError(() => parseExtxyz('999999999999\na=1\n'), 1, /implausibly large/);
   });
 
   it('names the source file', () => {
