@@ -6,7 +6,7 @@
 import { basename, extname } from 'node:path';
 import { ArgumentError } from '../errors.js';
 import type { Structure } from '../structure/structure.js';
-import { readExtxyz, writeExtxyz } from './extxyz.js';
+import { iterExtxyz, readExtxyz, writeExtxyz } from './extxyz.js';
 import { readPoscar, writePoscar } from './poscar.js';
 
 /** Structure file formats equiforce reads and writes. */
@@ -38,6 +38,19 @@ export function detectFormat(path: string): StructureFormat {
  */
 export function readFrames(path: string, format: StructureFormat = detectFormat(path)): Structure[] {
   return format === 'extxyz' ? readExtxyz(path) : [readPoscar(path)];
+}
+
+/**
+ * Stream the frames of a structure file one at a time (constant memory for extended
+ * XYZ trajectories; a POSCAR yields its single structure).
+ * @throws ParseError (from the iterator) for malformed files, ArgumentError for unknown formats.
+ */
+export async function* iterFrames(
+  path: string,
+  format: StructureFormat = detectFormat(path),
+): AsyncGenerator<Structure, void, undefined> {
+  if (format === 'extxyz') yield* iterExtxyz(path);
+  else yield readPoscar(path);
 }
 
 /**

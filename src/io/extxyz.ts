@@ -584,6 +584,8 @@ export function writeExtxyz(path: string, frames: Structure | readonly Structure
 export class ExtxyzWriter {
   private fd: number | undefined;
   private readonly options: ExtxyzWriteOptions;
+  /** The file this writer appends to. */
+  readonly path: string;
   /** Number of frames written so far by this writer. */
   frames = 0;
 
@@ -591,7 +593,8 @@ export class ExtxyzWriter {
    * Open `path` for writing.
    * @param options.append keep existing content and add frames after it (default false: truncate).
    */
-  constructor(readonly path: string, options: ExtxyzWriteOptions & { readonly append?: boolean } = {}) {
+  constructor(path: string, options: ExtxyzWriteOptions & { readonly append?: boolean } = {}) {
+    this.path = path;
     this.fd = openSync(path, options.append ? 'a' : 'w');
     this.options = options;
   }

@@ -4,6 +4,7 @@ import { ArgumentError } from '../../src/errors.js';
 import {
   detectFormat,
   formatXyz,
+  iterFrames,
   parseXyz,
   readFrames,
   readStructure,
@@ -63,18 +64,23 @@ describe('format detection', () => {
     expect(() => detectFormat('model.cif')).toThrow(/cannot tell the format/);
   });
 
-  it('readStructure returns the last frame; writeStructure picks the writer', () => {
+  it('readStructure returns the last frame; writeStructure picks the writer', async () => {
     const dir = tempDir();
     const frames = [randomStructure(1, 4, [true, true, true]), randomStructure(2, 5, [true, false, true])];
     const traj = join(dir, 'traj.xyz');
     writeStructure(traj, frames);
     expect(readFrames(traj).length).toBe(2);
+    const streamed: Structure[] = [];
+    for await (const f of iterFrames(traj)) streamed.push(f);
+    expect(streamed.length).toBe(2);
+    expectSameStructure(streamed[0], frames[0]);
     expectSameStructure(readStructure(traj), frames[1]);
     const crystal = new Structure({ numbers: [14, 14], positions: [0, 0, 0, 1.3, 1.3, 1.3], cell: [0, 2.7, 2.7, 2.7, 0, 2.7, 2.7, 2.7, 0], pbc: [true, true, true] });
     const poscar = join(dir, 'POSCAR');
     writeStructure(poscar, crystal);
     expectBitwiseEqual(readStructure(poscar).positions, crystal.positions);
     expect(readFrames(poscar).length).toBe(1);
+    for await (const f of iterFrames(poscar)) expect(f.length).toBe(2);
     expect(() => writeStructure(join(dir, 'x.vasp'), [crystal, crystal])).toThrow(/one structure/);
     const empty = join(dir, 'empty.xyz');
     writeStructure(empty, []);
