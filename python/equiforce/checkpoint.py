@@ -61,3 +61,132 @@ def load_config_json(path: str) -> tuple[dict, Optional[str]]:
         cfg = json.load(f)
     kw = cfg.get("backbone_kwargs", cfg.get("backbone", cfg))
     return dict(kw), cfg.get("model_id")
+
+
+# ------------------------------------------------------------------------------------------------
+# fairchem inference checkpoints (.pt): a pickled MLIPInferenceCheckpoint dataclass with
+# model_config, model_state_dict, ema_state_dict, tasks_config. fairchem is not installed here, so
+# its classes are unpickled into plain stand-ins.
+# ------------------------------------------------------------------------------------------------
+
+
+class _Stub:
+    """Stand-in for any class that cannot be imported while unpickling (dataclasses, configs)."""
+
+    def __init__(self, *args, **kwargs):
+        self.__dict__["_args"] = args
+        self.__dict__.update(kwargs)
+
+    def __setstate__(self, state):
+        if isinstance(state, tuple) and len(state) == 2 and isinstance(state[1], dict):
+            state = {**(state[0] or {}), **state[1]}
+        if isinstance(state, dict):
+            self.__dict__.update(state)
+        else:
+            self.__dict__["_state"] = state
+
+
+def _stub_pickle_module():
+    import pickle
+    import types
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, module, name):
+            try:
+                return super().find_class(module, name)
+            except (ImportError, AttributeError):
+                return type(name, (_Stub,), {"__module__": module})
+
+    mod = types.ModuleType("equiforce_stub_pickle")
+    mod.Unpickler = Unpickler
+    mod.load = pickle.load
+    mod.__dict__.update({k: getattr(pickle, k) for k in ("UnpicklingError", "HIGHEST_PROTOCOL")})
+    return mod
+
+
+def _plain(obj):
+    """DictConfig/ListConfig stand-ins and tensors -> plain Python containers."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if hasattr(obj, "detach"):
+        return obj.detach().cpu().numpy().tolist()
+    if isinstance(obj, _Stub):
+        d = obj.__dict__
+        if "_content" in d:  # omegaconf containers keep their items in _content
+            return _plain(d["_content"])
+        if "_val" in d:
+            return _plain(d["_val"])
+        return {k: _plain(v) for k, v in d.items() if k != "_args"}
+    return obj
+
+
+def _numbers(obj) -> Optional[list]:
+    """First list of numbers found in a nested structure (element references, tensors)."""
+    if isinstance(obj, list) and obj and all(isinstance(v, (int, float)) for v in obj):
+        return [float(v) for v in obj]
+    if isinstance(obj, list):
+        for v in obj:
+            r = _numbers(v)
+            if r is not None:
+                return r
+    if isinstance(obj, dict):
+        for k in ("element_references", "_args_", "data", "values"):
+            if k in obj:
+                r = _numbers(obj[k])
+                if r is not None:
+                    return r
+        for v in obj.values():
+            r = _numbers(v)
+            if r is not None:
+                return r
+    return None
+
+
+class LoadedCheckpoint:
+    def __init__(self, state_dict, backbone_kwargs, model_id, normalizers, references):
+        self.state_dict = state_dict
+        self.backbone_kwargs = backbone_kwargs
+        self.model_id = model_id
+        self.normalizers = normalizers  # {task(dataset) name: (scale, shift)}
+        self.references = references  # {task(dataset) name: [eV by Z]}
+
+
+def _get(obj, key):
+    if isinstance(obj, dict):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def load_checkpoint(path: str, use_ema: bool = True) -> LoadedCheckpoint:
+    import torch
+
+    ckpt = torch.load(path, map_location="cpu", pickle_module=_stub_pickle_module())
+    model_config = _plain(_get(ckpt, "model_config"))
+    if not isinstance(model_config, dict) or "backbone" not in model_config:
+        raise ValueError(f"{path}: not a fairchem inference checkpoint (no model_config.backbone)")
+    kw = dict(model_config["backbone"])
+    kw.pop("model", None)
+    model_id = model_config.get("model_id")
+    if model_id is None and kw.get("model_version") in (1.1, "1.1"):
+        model_id = "UMA-1.1"
+    sd = _get(ckpt, "ema_state_dict") if use_ema else None
+    if sd:
+        sd = {k: v for k, v in dict(sd).items() if k != "n_averaged"}
+    else:
+        sd = dict(_get(ckpt, "model_state_dict"))
+    normalizers: dict = {}
+    references: dict = {}
+    for task in _plain(_get(ckpt, "tasks_config")) or []:
+        if not isinstance(task, dict) or task.get("property") != "energy":
+            continue
+        norm = task.get("normalizer") or {}
+        scale = float(norm.get("rmsd", norm.get("std", 1.0)))
+        shift = float(norm.get("mean", 0.0))
+        refs = _numbers(task.get("element_references")) if task.get("element_references") else None
+        for ds in task.get("datasets") or []:
+            normalizers[ds] = (scale, shift)
+            if refs is not None:
+                references[ds] = refs
+    return LoadedCheckpoint(normalize_state_dict(sd), kw, model_id, normalizers, references)
