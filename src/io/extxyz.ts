@@ -492,7 +492,10 @@ function commentLineOf(s: Structure, columnNames: readonly string[], options: Ex
   parts.push(`Properties=${props.join(':')}`);
   if (options.writeInfo ?? true) {
     for (const [key, value] of Object.entries(s.info)) {
-      if (RESERVED_KEYS.has(key) || key === '') continue;
+      if (RESERVED_KEYS.has(key)) continue;
+      if (key === '' || /[\r\n]/.test(key)) {
+        throw new ArgumentError(`info key ${JSON.stringify(key)} cannot be written to extended XYZ (empty or has a line break)`);
+      }
       parts.push(`${quoteIfNeeded(key)}=${formatValue(value)}`);
     }
   }

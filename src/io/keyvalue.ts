@@ -115,15 +115,17 @@ export function quoteIfNeeded(text: string): string {
 
 /**
  * Text of one info value on the comment line (without the key): numbers in shortest
- * round-trip form, booleans as T/F, flat number or boolean arrays space-separated,
- * strings quoted when needed, and anything else as `_JSON` like ASE.
+ * round-trip form, booleans as T/F, number or boolean arrays of two or more entries
+ * space-separated, strings quoted when needed, and anything else as `_JSON` like ASE.
+ * Values that would read back as something else (a string that looks like a number
+ * or T/F, a one-element array, a string with line breaks) are written as `_JSON`,
+ * so every value reads back unchanged, in ASE too.
  */
 export function formatValue(v: InfoValue): string {
   if (typeof v === 'number') return formatFloat(v);
   if (typeof v === 'boolean') return v ? 'T' : 'F';
-  // Strings with line breaks would break the comment line: JSON escapes them.
-  if (typeof v === 'string' && !/[\r\n]/.test(v)) return quoteIfNeeded(v);
-  if (Array.isArray(v) && v.length > 0) {
+  if (typeof v === 'string' && !/[\r\n]/.test(v) && convertValue(v) === v) return quoteIfNeeded(v);
+  if (Array.isArray(v) && v.length > 1) {
     const items = v as readonly InfoValue[];
     if (items.every((x) => typeof x === 'number')) return quoteIfNeeded((items as number[]).map(formatFloat).join(' '));
     if (items.every((x) => typeof x === 'boolean')) return quoteIfNeeded(items.map((b) => (b ? 'T' : 'F')).join(' '));

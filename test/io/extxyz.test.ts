@@ -82,6 +82,8 @@ describe('extended XYZ round trip', () => {
       { label: { type: 'string' as const, components: 1, data: [''] } },
     ];
     for (const arrays of bad) expect(() => formatExtxyz(new Structure({ ...base, arrays }))).toThrow(ArgumentError);
+    expect(() => formatExtxyz(new Structure({ ...base, info: { '': 1 } }))).toThrow(/info key ""/);
+    expect(() => formatExtxyz(new Structure({ ...base, info: { 'a\nb': 1 } }))).toThrow(ArgumentError);
   });
 });
 
@@ -290,7 +292,7 @@ describe.skipIf(!hasAse())('ASE reads our extended XYZ', () => {
     const path = join(dir, 'ours.extxyz');
     const frames = [0, 1, 2].map((i) => {
       const s = randomStructure(900 + i, 6, PBCS[i]);
-      return s.with({ info: { energy: s.info.energy ?? 0, stress: s.info.stress ?? [], note: 'written by equiforce' } });
+      return s.with({ info: { energy: s.info.energy ?? 0, stress: s.info.stress ?? [], note: 'written by equiforce', label: 'say "hi" {x} [y] \\ z=1', numstr: '1', one: [5] } });
     });
     writeExtxyz(path, frames);
     const script = `
@@ -307,6 +309,7 @@ for a in read(sys.argv[1], index=':', format='extxyz'):
         'velocities': a.arrays['velocities'].ravel().tolist(), 'tag': a.arrays['tag'].tolist(),
         'mask': a.arrays['mask'].ravel().tolist(), 'name': a.arrays['name'].tolist(),
         'charge': int(a.info.get('charge', 0)), 'spin': int(a.info.get('spin', 0)), 'note': a.info['note'],
+        'label': a.info['label'], 'numstr': a.info['numstr'], 'one': np.asarray(a.info['one']).tolist(),
     })
 print(json.dumps(out))
 `;
@@ -331,6 +334,9 @@ print(json.dumps(out))
       expect(a.charge).toBe(s.charge);
       expect(a.spin).toBe(s.spin);
       expect(a.note).toBe('written by equiforce');
+      expect(a.label).toBe('say "hi" {x} [y] \\ z=1');
+      expect(a.numstr).toBe('1');
+      expect(a.one).toEqual([5]);
     });
   });
 });
