@@ -104,9 +104,11 @@ const AXES = ['a', 'b', 'c'] as const;
  *
  * Units: positions and cell in Å, charge in e, masses in amu, volume in Å³.
  *
- * Spin: `spin` is the spin multiplicity 2S+1 (1 = singlet, 2 = doublet, ...). The value
- * 0 means "unset", which is what UMA expects for materials tasks (omat, oc20, odac);
- * molecular tasks (omol) need an explicit multiplicity.
+ * Charge and spin follow fairchem's `atoms.info['charge']` / `atoms.info['spin']`:
+ * `spin` is the spin multiplicity 2S+1 (1 = singlet, 2 = doublet, ...), and 0 means
+ * "unset". fairchem feeds 0 for both on the materials/catalysis tasks (omat, oc20,
+ * odac, omc), which ignore them; on the molecular task (omol) its calculator replaces
+ * an unset multiplicity by 1, so set `spin` explicitly for open-shell molecules.
  */
 export class Structure {
   /** Atomic numbers, one per atom. */
