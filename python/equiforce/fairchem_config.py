@@ -119,6 +119,9 @@ def parse_config(config: Mapping[str, Any]) -> UMAHyperParams:
         hp.num_experts = 8  # eSCNMDMoeBackbone default
     if cls is not None and not is_moe_class:
         hp.num_experts = 0
-    if kw.get("model_version") is not None or kw.get("model_id") == "UMA-S-1.2":
-        hp.composition_include_self = kw.get("model_id") == "UMA-S-1.2"
+    # fairchem's HydraModel passes its top-level model_id to the backbone; UMA-S-1.2 averages the
+    # composition embedding including a zero "self" row (escn_moe.py: comp_break_extensivity).
+    model_id = config.get("model_id", kw.get("model_id"))
+    if "composition_include_self" not in kw:
+        hp.composition_include_self = model_id == "UMA-S-1.2"
     return hp.validate()

@@ -149,3 +149,41 @@ def test_single_atom_without_edges(config):
     fake = evaluate(model, edge_index=torch.zeros(2, 1, dtype=torch.long), edge_vec=far, **common)
     assert rel_err(out["energy"], fake["energy"]) <= 1e-14
     assert rel_err(out["node_embedding"], fake["node_embedding"]) <= 1e-14
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_float32_model(config):
+    """The same weights in float32 (J matrices restored exactly) stay within 1e-5 (energy) / 1e-4 (forces)."""
+    from equiforce.model import evaluate, load_fixture_model
+    from conftest import FIXTURES
+
+    model = load_fixture_model(FIXTURES / config, dtype=torch.float32)
+    assert model.backbone.coupling_2.dtype == torch.float32
+    for name in SYSTEMS:
+        s, ref = load_system(name), load_reference(config, name)
+        inputs = system_inputs(model, s)
+        inputs["positions"], inputs["cell"] = inputs["positions"].float(), inputs["cell"].float()
+        out = evaluate(model, **inputs, stress=bool(s["pbc"].any()))
+        assert out["energy"].dtype == torch.float32
+        assert rel_err(out["energy"].double(), ref["energy"]) <= 1e-5
+        assert rel_err(out["forces"].double(), ref["forces"]) <= 1e-4
+        if "stress" in ref:
+            assert rel_err(out["stress"].double(), ref["stress"]) <= 1e-4
+
+
+def test_bad_inputs_raise_clear_errors():
+    from equiforce.model import evaluate
+
+    model = fixture_model("configA_dense")
+    s = load_system("water")
+    inputs = system_inputs(model, s)
+    with pytest.raises(ValueError, match="atomic number"):
+        evaluate(model, **{**inputs, "atomic_numbers": torch.tensor([8, 1, 100])})
+    with pytest.raises(ValueError, match="edge_index"):
+        evaluate(model, **{**inputs, "edge_index": inputs["edge_index"] + 1})
+    with pytest.raises(ValueError, match="task"):
+        evaluate(model, **{**inputs, "task": [7]})
+    with pytest.raises(ValueError, match="charge"):
+        evaluate(model, **{**inputs, "charge": [500]})
+    with pytest.raises(ValueError, match="zero length"):
+        evaluate(model, **{**inputs, "edge_index": torch.tensor([[0], [0]]), "cell_offsets": torch.zeros(1, 3)})

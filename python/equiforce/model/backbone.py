@@ -109,11 +109,17 @@ class UMABackbone(nn.Module):
         self.charge_channels = _channel_range(hp.charge_balanced_channels, "charge_balanced_channels")
         self.spin_channels = _channel_range(hp.spin_balanced_channels, "spin_balanced_channels")
         self.refresh_couplings()
+        # Jd_l may change with a loaded state dict: keep the derived coupling matrices in sync.
+        self.register_load_state_dict_post_hook(_refresh_after_load)
 
     # ------------------------------------------------------------------ rotations
     def refresh_couplings(self) -> None:
         """Recompute the Wigner coupling matrices from the ``Jd_l`` buffers (after loading a state dict)."""
         J = [getattr(self, f"Jd_{l}").detach().cpu().double().numpy() for l in range(self.lmax + 1)]
+        exact = generate_jd(self.lmax)
+        if all(np.abs(a - b).max() < 1e-5 for a, b in zip(J, exact)):
+            # Checkpoints stored in float32 carry rounded J matrices; use the exact values they round.
+            J = exact
         couplings = so3.coupling_matrices(J)
         for l in range(2, self.lmax + 1):
             tensor = torch.as_tensor(couplings[l], dtype=self.Jd_0.dtype, device=self.Jd_0.device)
@@ -214,6 +220,10 @@ class UMABackbone(nn.Module):
                 out[f"x_after_block{i}"] = x
         out["node_embedding"] = self.norm(x)
         return out
+
+
+def _refresh_after_load(module: "UMABackbone", incompatible_keys) -> None:
+    module.refresh_couplings()
 
 
 def _channel_range(channels: Sequence[int], name: str) -> tuple[int, int]:

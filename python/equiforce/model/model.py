@@ -111,6 +111,11 @@ def evaluate(model: UMAModel, atomic_numbers, edge_index, *, positions=None, cel
         raise ValueError("charge, spin and task need one entry per system")
     if N and int(system_index.max()) >= B:
         raise ValueError("system_index refers to a system without charge/spin/task")
+    max_z = model.hp.max_num_elements
+    if N and (int(atomic_numbers.min()) < 0 or int(atomic_numbers.max()) >= max_z):
+        raise ValueError(f"atomic number outside 0..{max_z - 1}: {atomic_numbers.tolist()}")
+    if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= N):
+        raise ValueError(f"edge_index refers to atoms outside 0..{N - 1}")
     if edge_vec is None:
         if positions is None:
             raise ValueError("give positions or edge_vec")
