@@ -32,11 +32,45 @@ export type Info = Readonly<Record<string, InfoValue>>;
  * `data[i*components .. i*components+components-1]`), so its length is N·components.
  * `type` names the element type and matches extended XYZ's R/I/S/L column types.
  */
-export type PerAtomArray =
-  | { readonly type: 'float'; readonly components: number; readonly data: Float64Array }
-  | { readonly type: 'int'; readonly components: number; readonly data: Int32Array }
-  | { readonly type: 'bool'; readonly components: number; readonly data: readonly boolean[] }
-  | { readonly type: 'string'; readonly components: number; readonly data: readonly string[] };
+export type PerAtomArray = FloatColumn | IntColumn | BoolColumn | StringColumn;
+
+/** Fields shared by every {@link PerAtomArray} variant. */
+export interface ColumnBase {
+  /** Values per atom (≥ 1), e.g. 3 for forces or velocities. */
+  readonly components: number;
+}
+
+/** A real-valued per-atom column (extended XYZ type R), e.g. forces in eV/Å. */
+export interface FloatColumn extends ColumnBase {
+  /** Element type tag. */
+  readonly type: 'float';
+  /** N·components values, atom-major. */
+  readonly data: Float64Array;
+}
+
+/** An integer per-atom column (extended XYZ type I), e.g. tags. */
+export interface IntColumn extends ColumnBase {
+  /** Element type tag. */
+  readonly type: 'int';
+  /** N·components values, atom-major. */
+  readonly data: Int32Array;
+}
+
+/** A logical per-atom column (extended XYZ type L), e.g. selective-dynamics flags. */
+export interface BoolColumn extends ColumnBase {
+  /** Element type tag. */
+  readonly type: 'bool';
+  /** N·components values, atom-major. */
+  readonly data: readonly boolean[];
+}
+
+/** A string per-atom column (extended XYZ type S), e.g. site labels (no whitespace when written to files). */
+export interface StringColumn extends ColumnBase {
+  /** Element type tag. */
+  readonly type: 'string';
+  /** N·components values, atom-major. */
+  readonly data: readonly string[];
+}
 
 /** Named per-atom columns of a {@link Structure}. */
 export type PerAtomArrays = Readonly<Record<string, PerAtomArray>>;
