@@ -100,12 +100,13 @@ def evaluate(model: UMAModel, atomic_numbers, edge_index, *, positions=None, cel
     ``forces [N, 3]`` (if ``forces``), ``stress [B, 3, 3]`` (if ``stress``, needs ``cell``). With
     ``create_graph=True`` the derivatives stay differentiable (training on forces/stress).
     """
-    atomic_numbers = torch.as_tensor(atomic_numbers).long()
+    device = model.backbone.Jd_0.device
+    atomic_numbers = torch.as_tensor(atomic_numbers, device=device).long()
     N = atomic_numbers.shape[0]
-    edge_index = torch.as_tensor(edge_index).long().reshape(2, -1)
-    system_index = (torch.zeros(N, dtype=torch.long) if system_index is None
-                    else torch.as_tensor(system_index).long())
-    charge, spin, task = (torch.as_tensor(v).long().reshape(-1) for v in (charge, spin, task))
+    edge_index = torch.as_tensor(edge_index, device=device).long().reshape(2, -1)
+    system_index = (torch.zeros(N, dtype=torch.long, device=device) if system_index is None
+                    else torch.as_tensor(system_index, device=device).long())
+    charge, spin, task = (torch.as_tensor(v, device=device).long().reshape(-1) for v in (charge, spin, task))
     B = charge.shape[0]
     if not (spin.shape[0] == B and task.shape[0] == B):
         raise ValueError("charge, spin and task need one entry per system")
