@@ -15,6 +15,17 @@ const INT_RE = /^[+-]?\d+$/;
 
 /** Parse a float token like Python's `float()`; `undefined` when it is not a number. */
 export function parseFloatToken(token: string): number | undefined {
+  // Fast path: Number() accepts the same finite decimal syntax as Python's float(),
+  // plus three things Python rejects: '' / blanks (→ 0) and 0x/0b/0o prefixes.
+  const x = Number(token);
+  if (Number.isFinite(x)) {
+    if (x === 0 && token.trim() === '') return undefined;
+    const c0 = token.charCodeAt(0);
+    const c1 = token.charCodeAt(1) | 0x20;
+    if (c0 === 48 && (c1 === 120 || c1 === 98 || c1 === 111)) return undefined;
+    return x;
+  }
+  // Slow path: inf/infinity/nan spellings, or not a number at all.
   if (!FLOAT_RE.test(token)) return undefined;
   const lower = token.toLowerCase();
   if (lower.endsWith('nan')) return Number.NaN;
