@@ -48,6 +48,10 @@ def test_matches_fairchem(config, name):
     s = load_system(name)
     errors = {ours: rel_err(out[ours], ref[theirs]) for ours, theirs in COMPARED}
     errors["edge_envelope"] = rel_err(out["edge_envelope"], s["edge_envelope"])
+    if np.abs(ref["dE_dcell"]).max() > 0:
+        errors["cell_grad"] = rel_err(out["cell_grad"], ref["dE_dcell"])
+    else:
+        assert float(out["cell_grad"].abs().max()) == 0.0
     if "stress" in ref:
         errors["stress"] = rel_err(out["stress"], ref["stress"])
     if "mole_expert_coefficients" in ref:

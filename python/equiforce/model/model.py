@@ -10,6 +10,7 @@ vectors, ``g_e = dE/d(edge_vec_e)`` [E, 3] with ``edge_vec_e = pos[j] - pos[i] +
 
     forces[n]  = sum_{e: target(e)=n} g_e - sum_{e: source(e)=n} g_e           ( = -dE/dpos )
     stress[b]  = sym( sum_{e in b} edge_vec_e (outer) g_e ) / |det cell_b|       ( = (1/V) dE/d(strain) )
+    cell_grad[b] = sum_{e in b} offset_e (outer) g_e                             ( = dE/d(cell) at fixed pos )
 
 which equals fairchem's autograd forces and its virial-based stress.
 """
@@ -97,7 +98,8 @@ def evaluate(model: UMAModel, atomic_numbers, edge_index, *, positions=None, cel
 
     Give either ``positions`` (+ ``cell_offsets``/``cell`` for periodic systems) or ``edge_vec``. Returns
     ``energy [B]``, ``atom_energy [N]``, ``node_embedding``, ``edge_grad [E, 3] = dE/d(edge_vec)``, and
-    ``forces [N, 3]`` (if ``forces``), ``stress [B, 3, 3]`` (if ``stress``, needs ``cell``). With
+    ``forces [N, 3]`` (if ``forces``), ``stress [B, 3, 3]`` (if ``stress``, needs ``cell``),
+    ``cell_grad [B, 3, 3] = dE/d(cell)`` at fixed Cartesian positions (if ``cell_offsets`` given). With
     ``create_graph=True`` the derivatives stay differentiable (training on forces/stress).
     """
     device = model.backbone.Jd_0.device
@@ -138,6 +140,11 @@ def evaluate(model: UMAModel, atomic_numbers, edge_index, *, positions=None, cel
     if forces:
         f = g.new_zeros(N, 3)
         out["forces"] = f.index_add(0, edge_index[1], g).index_add(0, edge_index[0], -g)
+    if cell_offsets is not None:
+        # dE/d(cell) at fixed Cartesian positions (fairchem's g_h): edge_vec depends on cell via offset @ cell.
+        offsets = torch.as_tensor(cell_offsets, device=device).to(g.dtype)
+        out["cell_grad"] = g.new_zeros(B, 3, 3).index_add(
+            0, system_index[edge_index[1]], offsets[:, :, None] * g[:, None, :])
     if stress:
         if cell is None:
             raise ValueError("stress needs the cell")
