@@ -11,6 +11,7 @@
  * @module
  */
 import type { PreparedSystem } from './prepare.js';
+import { Workspace } from './workspace.js';
 
 /** Bin grid of one search (internal). */
 export interface BinGrid {
@@ -28,6 +29,8 @@ export interface BinGrid {
   start: Int32Array;
   /** Original index of each sorted atom. */
   order: Int32Array;
+  /** Bin of each atom (original index). */
+  binOf: Int32Array;
 }
 
 /**
@@ -37,7 +40,7 @@ export interface BinGrid {
 const BIN_MARGIN = 1 + 1e-9;
 
 /** Choose the grid for a prepared system. `binsPerCutoff` (1 or 2) trades candidates for loop overhead. */
-export function makeGrid(sys: PreparedSystem, binsPerCutoff: number): Omit<BinGrid, 'start' | 'order'> {
+export function makeGrid(sys: PreparedSystem, binsPerCutoff: number): Omit<BinGrid, 'start' | 'order' | 'binOf'> {
   const { n, cutoff, pbc, heights, frac } = sys;
   const counts: [number, number, number] = [1, 1, 1];
   const lo = new Float64Array(3);
@@ -88,14 +91,14 @@ export function makeGrid(sys: PreparedSystem, binsPerCutoff: number): Omit<BinGr
 }
 
 /** Sort atoms into bins with a counting sort (stable: ascending original index within a bin). */
-export function binAtoms(sys: PreparedSystem, binsPerCutoff: number): BinGrid {
+export function binAtoms(sys: PreparedSystem, binsPerCutoff: number, ws: Workspace = new Workspace()): BinGrid {
   const g = makeGrid(sys, binsPerCutoff);
   const { n, frac } = sys;
   const [n0, n1, n2] = g.counts;
   const lo0 = g.lo[0], lo1 = g.lo[1], lo2 = g.lo[2];
   const sc0 = g.scale[0], sc1 = g.scale[1], sc2 = g.scale[2];
-  const binOf = new Int32Array(n);
-  const start = new Int32Array(g.nBins + 1);
+  const binOf = ws.int32('binOf', n);
+  const start = ws.int32('binStart', g.nBins + 1).fill(0);
   for (let i = 0; i < n; i++) {
     const o = 3 * i;
     let b0 = Math.floor((frac[o] - lo0) * sc0);
@@ -110,8 +113,9 @@ export function binAtoms(sys: PreparedSystem, binsPerCutoff: number): BinGrid {
     start[b + 1]++;
   }
   for (let b = 0; b < g.nBins; b++) start[b + 1] += start[b];
-  const cursor = start.slice(0, g.nBins);
-  const order = new Int32Array(n);
+  const cursor = ws.int32('binCursor', g.nBins);
+  cursor.set(start.subarray(0, g.nBins));
+  const order = ws.int32('order', n);
   for (let i = 0; i < n; i++) order[cursor[binOf[i]]++] = i;
-  return { ...g, start, order };
+  return { ...g, start, order, binOf };
 }

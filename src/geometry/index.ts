@@ -6,4 +6,4 @@
 export * from './cell.js';
 export type { NeighborList } from './types.js';
 export type { NeighborSystem } from './prepare.js';
-export { neighborList, type NeighborListOptions } from './neighbors.js';
+export { neighborList, NeighborSearch, type NeighborListOptions } from './neighbors.js';

@@ -1,20 +1,21 @@
 /**
- * Periodic cell-list neighbour search: `neighborList(system, { cutoff })`.
+ * Periodic cell-list neighbour search: `neighborList(system, { cutoff })` and the reusable
+ * {@link NeighborSearch}.
  *
  * Pipeline (each step O(N) time and memory): validate and wrap atoms into the cell
  * (`prepare`), counting-sort them into bins at least one cutoff thick (`binning`), visit each
- * bin's half stencil and keep every unordered pair closer than the cutoff once (`search`), then
- * mirror the half pairs into the centre-grouped full list with its reverse index (`assemble`).
+ * bin's stencil for each centre in ascending order, appending pairs closer than the cutoff with
+ * their reverse index directly in the final CSR layout (`search`).
  *
  * @module
  */
-import { assembleFullList } from './assemble.js';
 import { binAtoms } from './binning.js';
-import { prepareSystem, type NeighborSystem } from './prepare.js';
-import { searchHalfPairs } from './search.js';
+import { checkCutoff, prepareSystem, type NeighborSystem } from './prepare.js';
+import { searchPairs } from './search.js';
 import type { NeighborList } from './types.js';
+import { Workspace } from './workspace.js';
 
-/** Options of {@link neighborList}. */
+/** Options of {@link neighborList} and {@link NeighborSearch}. */
 export interface NeighborListOptions {
   /** Cutoff radius, Å (finite, ≥ 0). Pairs with distance strictly below it are listed. */
   readonly cutoff: number;
@@ -25,9 +26,19 @@ export interface NeighborListOptions {
   readonly binsPerCutoff?: 1 | 2;
 }
 
+function search(system: NeighborSystem, options: NeighborListOptions, scratch: Workspace, out?: Workspace): NeighborList {
+  const sys = prepareSystem(system, options?.cutoff, scratch);
+  const bpc = options.binsPerCutoff ?? 1;
+  if (bpc !== 1 && bpc !== 2) checkCutoff(NaN, 'binsPerCutoff');
+  const grid = binAtoms(sys, bpc, scratch);
+  return searchPairs(sys, grid, scratch, out ?? new Workspace());
+}
+
 /**
  * Full neighbour list of a structure (molecule, slab, wire or crystal; any triclinic cell;
  * cutoffs larger than the cell; atoms outside the cell) with the cell-list method in O(N).
+ * The result owns freshly allocated arrays; for repeated searches, {@link NeighborSearch}
+ * reuses its memory and is faster.
  *
  * @param system Positions (3N, Å), optional cell (9 numbers, rows a, b, c, Å), optional pbc
  *   (default all false) and optional atomic numbers. A `Structure` qualifies.
@@ -39,8 +50,44 @@ export interface NeighborListOptions {
  *   whose cell vector is zero), `'singular-cell'` (degenerate periodic cell vectors).
  */
 export function neighborList(system: NeighborSystem, options: NeighborListOptions): NeighborList {
-  const sys = prepareSystem(system, options?.cutoff);
-  const grid = binAtoms(sys, options.binsPerCutoff ?? 1);
-  const half = searchHalfPairs(sys, grid);
-  return assembleFullList(half, grid.order, sys.n, sys.cutoff);
+  return search(system, options, new Workspace());
+}
+
+/**
+ * A neighbour search that keeps its scratch and output memory between calls, for loops that
+ * search many similar structures (MD, relaxations, batches). Same result as {@link neighborList}.
+ *
+ * The arrays of the list returned by {@link NeighborSearch.search} are views of this object's
+ * buffers: they stay valid until the next `search` call on the same object (copy them, e.g.
+ * with `slice()`, to keep them longer).
+ */
+export class NeighborSearch {
+  /** Cutoff, Å. */
+  readonly cutoff: number;
+  /** Bins per cutoff (1 or 2). */
+  readonly binsPerCutoff: 1 | 2;
+  private readonly scratch = new Workspace();
+  private readonly out = new Workspace();
+
+  /** @throws ArgumentError `'invalid-cutoff'` for a negative, NaN or infinite cutoff. */
+  constructor(options: NeighborListOptions) {
+    checkCutoff(options?.cutoff);
+    this.cutoff = options.cutoff;
+    this.binsPerCutoff = options.binsPerCutoff ?? 1;
+  }
+
+  /**
+   * Full neighbour list of `system` (see {@link neighborList}); arrays valid until the next call.
+   *
+   * @throws StructureError as {@link neighborList}.
+   */
+  search(system: NeighborSystem): NeighborList {
+    return search(system, { cutoff: this.cutoff, binsPerCutoff: this.binsPerCutoff }, this.scratch, this.out);
+  }
+
+  /** Release the retained buffers (they are reallocated on the next call). */
+  release(): void {
+    this.scratch.clear();
+    this.out.clear();
+  }
 }

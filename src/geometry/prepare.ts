@@ -11,6 +11,7 @@
  */
 import { ArgumentError, StructureError } from '../errors.js';
 import { cellInverse, cellVectorIsZero, completeCell, faceDistances } from './cell.js';
+import { Workspace } from './workspace.js';
 
 /**
  * What the neighbour search needs from a structure. A `Structure` has exactly these fields; a
@@ -109,16 +110,16 @@ export function workingCell(cell: Float64Array, pbc: readonly boolean[]): Float6
 }
 
 /** Validate and move the system into the working frame (wrap along periodic axes). */
-export function prepareSystem(system: NeighborSystem, cutoff: number): PreparedSystem {
+export function prepareSystem(system: NeighborSystem, cutoff: number, ws: Workspace = new Workspace()): PreparedSystem {
   checkCutoff(cutoff);
   const { n, cell, pbc } = checkSystem(system);
   const work = workingCell(cell, pbc);
   const inv = cellInverse(work);
   const heights = faceDistances(work);
   const positions = system.positions;
-  const wrapped = new Float64Array(3 * n);
-  const frac = new Float64Array(3 * n);
-  const image = new Int32Array(3 * n);
+  const wrapped = ws.float64('wrapped', 3 * n);
+  const frac = ws.float64('frac', 3 * n);
+  const image = ws.int32('image', 3 * n);
   const i0 = inv[0], i1 = inv[1], i2 = inv[2], i3 = inv[3], i4 = inv[4], i5 = inv[5], i6 = inv[6], i7 = inv[7], i8 = inv[8];
   const w = work;
   const p0 = pbc[0], p1 = pbc[1], p2 = pbc[2];

@@ -1,47 +1,33 @@
 /**
- * The cell-list traversal: finds every unordered pair {i→j with shift S, j→i with shift −S}
- * exactly once ("half pairs"), so the full list and its `reverse` index follow by mirroring,
- * without hashing or searching.
+ * The cell-list traversal, writing the full list directly in its final layout.
  *
- * Each bin visits a half stencil of neighbour bins: the offsets (dx, dy, dz) within `reach`
- * whose first non-zero component of (dz, dy, dx) is positive, plus the bin itself (offset zero,
- * pairs a < b only). Offset d and −d reach the same bin pairs with opposite shifts, so keeping
- * one of them loses nothing; different offsets give different (bin, image) combinations, so
- * nothing is found twice, even when the stencil wraps around a small periodic cell several times.
+ * Centres are visited in ascending original index, so every pair is appended sequentially
+ * (CSR by construction, no scatter). Each centre scans the full stencil of neighbour bins: the
+ * offsets (dx, dy, dz) within `reach`, in lexicographic order of (dz, dy, dx). Offset o and its
+ * opposite −o = `nSt − 1 − o` reach the same atom pairs with opposite images; distinct offsets
+ * give distinct (bin, image) combinations, so no pair is found twice, even when the stencil
+ * wraps a small periodic cell several times (cutoff larger than the cell).
+ *
+ * Reverse index without hashing or searching: the pairs of centre i through offset o form a
+ * *segment* holding neighbours of one bin in ascending original index. The reverse of pair
+ * (i→j, o) lies in segment (j, −o), whose entries are exactly the centres i' of bin(i) that see
+ * j, again in ascending index. A second sequential pass over the pairs, centres ascending,
+ * therefore meets the pairs pointing into segment (j, −o) in the segment's own order, and a
+ * per-segment cursor hands out their reverse indices one by one.
+ *
+ * That bookkeeping needs the cutoff test to be exactly symmetric, so the pair vector is always
+ * evaluated from the atom earlier in bin order: D(a→b, v) = p_b − (p_a − v) for a < b and
+ * (p_b + v) − p_a = −D(b→a, −v) for a > b, bit for bit; an atom's own image is D = v.
  *
  * @module
  */
 import type { BinGrid } from './binning.js';
 import type { PreparedSystem } from './prepare.js';
-
-/** Half pairs found by {@link searchHalfPairs} (internal). Indices are *sorted* atom indices. */
-export interface HalfPairs {
-  count: number;
-  /** First atom (sorted index). */
-  a: Int32Array;
-  /** Second atom (sorted index). */
-  b: Int32Array;
-  /** Image code, see {@link ImageTable}. */
-  code: Int32Array;
-  /** Pairs per sorted atom, counting both directions. */
-  perAtom: Int32Array;
-  /** Wrapped positions in sorted order, 3N, Å. */
-  sortedPos: Float64Array;
-  /** Images K of the wrap in sorted order, 3N. */
-  sortedImage: Int32Array;
-  images: ImageTable;
-}
-
-/** Integer image shifts S' and their Cartesian vectors S'·W, indexed by a small code (internal). */
-export interface ImageTable {
-  /** 3 integers per code. */
-  shift: Int32Array;
-  /** 3 floats per code, Å. */
-  vector: Float64Array;
-}
+import type { NeighborList } from './types.js';
+import { Workspace } from './workspace.js';
 
 interface AxisMap {
-  /** Neighbour bin coordinate for t + reach (t from −reach to counts − 1 + reach); −1 = outside an open axis. */
+  /** Neighbour bin coordinate for t + reach (t from −reach to count − 1 + reach); −1 = outside an open axis. */
   bin: Int32Array;
   /** Image along this axis for t + reach. */
   img: Int32Array;
@@ -51,8 +37,8 @@ interface AxisMap {
 
 function axisMap(count: number, reach: number, periodic: boolean): AxisMap {
   const len = count + 2 * reach;
-  const bin = new Int32Array(len);
-  const img = new Int32Array(len);
+  const bin = int32Table(len);
+  const img = int32Table(len);
   let imgMin = 0;
   let imgMax = 0;
   for (let u = 0; u < len; u++) {
@@ -71,131 +57,206 @@ function axisMap(count: number, reach: number, periodic: boolean): AxisMap {
   return { bin, img, imgMin, imgSpan: imgMax - imgMin + 1 };
 }
 
-/** Starting capacity of the half-pair buffers: the expected pair count plus a margin. */
-function estimateHalfPairs(sys: PreparedSystem, grid: Omit<BinGrid, 'start' | 'order'>): number {
-  // Density from the binned volume; the sphere of the cutoff around each atom, halved.
+/** Expected number of (directed) pairs, from the density in the binned volume; used to size buffers. */
+function estimatePairs(sys: PreparedSystem, grid: BinGrid): number {
   let vol = 1;
   for (let k = 0; k < 3; k++) {
-    const thick = sys.pbc[k] ? sys.heights[k] : Math.max(grid.scale[k] > 0 ? (grid.counts[k] / grid.scale[k]) * sys.heights[k] : 0, sys.cutoff);
+    const thick = sys.pbc[k]
+      ? sys.heights[k]
+      : Math.max(grid.scale[k] > 0 ? (grid.counts[k] / grid.scale[k]) * sys.heights[k] : 0, sys.cutoff);
     vol *= Math.max(thick, 1e-3);
   }
   const rho = sys.n / vol;
-  const est = 0.5 * sys.n * rho * (4 / 3) * Math.PI * sys.cutoff ** 3;
-  return Math.min(Math.max(1024, Math.ceil(est * 1.15)), 2 ** 30);
+  const est = sys.n * rho * (4 / 3) * Math.PI * sys.cutoff ** 3;
+  return Math.min(Math.max(1024, Math.ceil(est * 1.1)), 2 ** 31 - 1);
 }
 
-function grow(arr: Int32Array, size: number): Int32Array {
-  const out = new Int32Array(size);
-  out.set(arr);
-  return out;
+const sqrt = Math.sqrt;
+
+/**
+ * Typed arrays of at most 64 bytes live on V8's heap, larger ones off it; code optimised for
+ * one kind deoptimises on the other. Small tables are padded so they are always off-heap.
+ */
+function int32Table(len: number): Int32Array {
+  return new Int32Array(Math.max(len, 32)).subarray(0, len);
+}
+function float64Table(len: number): Float64Array {
+  return new Float64Array(Math.max(len, 16)).subarray(0, len);
 }
 
-/** Find all half pairs closer than the cutoff (strictly). */
-export function searchHalfPairs(sys: PreparedSystem, grid: BinGrid): HalfPairs {
+/**
+ * Run the traversal. Output arrays come from `out` (reused between calls) and are views of
+ * exactly `count` pairs; `scratch` provides temporaries.
+ */
+export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspace, out: Workspace): NeighborList {
   const { n, cutoff, pbc, work, wrapped, image } = sys;
-  const { counts, reach, start, order } = grid;
+  const { counts, reach, start, order, binOf } = grid;
   const [n0, n1, n2] = counts;
   const [r0, r1, r2] = reach;
   const m0 = axisMap(n0, r0, pbc[0]);
   const m1 = axisMap(n1, r1, pbc[1]);
   const m2 = axisMap(n2, r2, pbc[2]);
 
-  // Image table: every (ix, iy, iz) the stencil can produce.
-  const nCodes = m0.imgSpan * m1.imgSpan * m2.imgSpan;
-  const shift = new Int32Array(3 * nCodes);
-  const vector = new Float64Array(3 * nCodes);
-  for (let c = 0; c < nCodes; c++) {
-    const ix = (c % m0.imgSpan) + m0.imgMin;
-    const iy = (Math.floor(c / m0.imgSpan) % m1.imgSpan) + m1.imgMin;
-    const iz = Math.floor(c / (m0.imgSpan * m1.imgSpan)) + m2.imgMin;
-    shift[3 * c] = ix; shift[3 * c + 1] = iy; shift[3 * c + 2] = iz;
-    vector[3 * c] = ix * work[0] + iy * work[3] + iz * work[6];
-    vector[3 * c + 1] = ix * work[1] + iy * work[4] + iz * work[7];
-    vector[3 * c + 2] = ix * work[2] + iy * work[5] + iz * work[8];
-  }
-
-  // Half stencil, in a fixed order (this order fixes the order of pairs in the output).
-  const sx: number[] = [];
-  const sy: number[] = [];
-  const sz: number[] = [];
-  for (let dz = 0; dz <= r2; dz++) {
-    for (let dy = dz === 0 ? 0 : -r1; dy <= r1; dy++) {
-      for (let dx = dz === 0 && dy === 0 ? 1 : -r0; dx <= r0; dx++) {
-        sx.push(dx); sy.push(dy); sz.push(dz);
-      }
-    }
-  }
-  const nSt = sx.length;
-
-  // Sorted copies of positions and images, so a bin's atoms are contiguous in memory.
-  const pos = new Float64Array(3 * n);
-  const img = new Int32Array(3 * n);
-  for (let s = 0; s < n; s++) {
-    const i = order[s];
-    pos[3 * s] = wrapped[3 * i]; pos[3 * s + 1] = wrapped[3 * i + 1]; pos[3 * s + 2] = wrapped[3 * i + 2];
-    img[3 * s] = image[3 * i]; img[3 * s + 1] = image[3 * i + 1]; img[3 * s + 2] = image[3 * i + 2];
-  }
-
-  const perAtom = new Int32Array(n);
-  let cap = estimateHalfPairs(sys, grid);
-  let A: Int32Array = new Int32Array(cap);
-  let B: Int32Array = new Int32Array(cap);
-  let C: Int32Array = new Int32Array(cap);
-  let h = 0;
-  const c2 = cutoff * cutoff;
+  // Image table: integer shifts S' and vectors S'·W for every image the stencil can reach.
   const span0 = m0.imgSpan, span01 = m0.imgSpan * m1.imgSpan;
+  const nCodes = span01 * m2.imgSpan;
+  const shiftTab = int32Table(3 * nCodes);
+  const vecTab = float64Table(3 * nCodes);
+  for (let c = 0; c < nCodes; c++) {
+    const ix = (c % span0) + m0.imgMin;
+    const iy = (Math.floor(c / span0) % m1.imgSpan) + m1.imgMin;
+    const iz = Math.floor(c / span01) + m2.imgMin;
+    shiftTab[3 * c] = ix; shiftTab[3 * c + 1] = iy; shiftTab[3 * c + 2] = iz;
+    vecTab[3 * c] = ix * work[0] + iy * work[3] + iz * work[6];
+    vecTab[3 * c + 1] = ix * work[1] + iy * work[4] + iz * work[7];
+    vecTab[3 * c + 2] = ix * work[2] + iy * work[5] + iz * work[8];
+  }
   const zeroCode = -m0.imgMin - span0 * m1.imgMin - span01 * m2.imgMin;
   const mb0 = m0.bin, mb1 = m1.bin, mb2 = m2.bin, mi0 = m0.img, mi1 = m1.img, mi2 = m2.img;
   const off0 = m0.imgMin, off1 = m1.imgMin, off2 = m2.imgMin;
 
-  for (let z = 0; z < n2; z++) {
-    for (let y = 0; y < n1; y++) {
-      for (let x = 0; x < n0; x++) {
-        const bin = x + n0 * (y + n1 * z);
-        const a0 = start[bin];
-        const a1 = start[bin + 1];
-        if (a0 === a1) continue;
-        // Pairs inside the bin itself, zero image.
-        for (let a = a0; a < a1 - 1; a++) {
-          const ax = pos[3 * a], ay = pos[3 * a + 1], az = pos[3 * a + 2];
-          for (let b = a + 1; b < a1; b++) {
-            const dx = pos[3 * b] - ax;
-            const dy = pos[3 * b + 1] - ay;
-            const dz = pos[3 * b + 2] - az;
-            if (dx * dx + dy * dy + dz * dz < c2) {
-              if (h === cap) { cap *= 2; A = grow(A, cap); B = grow(B, cap); C = grow(C, cap); }
-              A[h] = a; B[h] = b; C[h] = zeroCode; h++;
-              perAtom[a]++; perAtom[b]++;
-            }
-          }
+  // Full stencil in lexicographic (dz, dy, dx) order: the opposite of offset o is nSt − 1 − o.
+  const w0 = 2 * r0 + 1, w1 = 2 * r1 + 1, w2 = 2 * r2 + 1;
+  const nSt = w0 * w1 * w2;
+  if (nSt * n > 2 ** 31 - 1) throw new RangeError(`neighbour search too large: ${n} atoms × ${nSt} stencil bins`);
+  const stX = int32Table(nSt), stY = int32Table(nSt), stZ = int32Table(nSt);
+  for (let o = 0; o < nSt; o++) {
+    stX[o] = (o % w0) - r0;
+    stY[o] = (Math.floor(o / w0) % w1) - r1;
+    stZ[o] = Math.floor(o / (w0 * w1)) - r2;
+  }
+
+  // Bin-sorted copies of positions and wrap images, so each bin's atoms are contiguous.
+  const pos = scratch.float64('sortedPos', 3 * n);
+  const img = scratch.int32('sortedImage', 3 * n);
+  const rank = scratch.int32('rank', n);
+  for (let s = 0; s < n; s++) {
+    const i = order[s];
+    rank[i] = s;
+    pos[3 * s] = wrapped[3 * i]; pos[3 * s + 1] = wrapped[3 * i + 1]; pos[3 * s + 2] = wrapped[3 * i + 2];
+    img[3 * s] = image[3 * i]; img[3 * s + 1] = image[3 * i + 1]; img[3 * s + 2] = image[3 * i + 2];
+  }
+  const cursor = scratch.int32('segmentCursor', nSt * n);
+
+  const offsets = out.int32('offsets', n + 1);
+  let cap = Math.max(estimatePairs(sys, grid), out.capacityInt32('neighbors'));
+  let cen = out.int32('centers', cap);
+  let nbr = out.int32('neighbors', cap);
+  let sh = out.int32('shifts', 3 * cap);
+  let vec = out.float64('vectors', 3 * cap);
+  let dist = out.float64('distances', cap);
+  let rev = out.int32('reverse', cap);
+
+  const c2 = cutoff * cutoff;
+  let p = 0;
+
+  // Upper bound on the pairs of any centre in each bin (its stencil's atoms, own images
+  // included), so capacity is checked once per centre instead of once per pair.
+  const bound = scratch.int32('binBound', grid.nBins);
+  for (let bin = 0; bin < grid.nBins; bin++) {
+    const x = bin % n0, y = Math.floor(bin / n0) % n1, z = Math.floor(bin / (n0 * n1));
+    let total = 0;
+    for (let o = 0; o < nSt; o++) {
+      const t0 = mb0[x + stX[o] + r0], t1 = mb1[y + stY[o] + r1], t2 = mb2[z + stZ[o] + r2];
+      if (t0 < 0 || t1 < 0 || t2 < 0) continue;
+      const nb = t0 + n0 * (t1 + n1 * t2);
+      total += start[nb + 1] - start[nb];
+    }
+    bound[bin] = total;
+  }
+
+  // Pass 1: pairs, appended centre by centre. key[p] names the segment holding the reverse pair
+  // (neighbour's sorted index, opposite offset); cursor[a·nSt + o] records where segment (a, o) starts.
+  let key = scratch.int32('reverseKey', cap);
+  for (let i = 0; i < n; i++) {
+    offsets[i] = p;
+    const a = rank[i];
+    const bin = binOf[i];
+    if (p + bound[bin] > cap) {
+      cap = Math.max(Math.ceil(cap * 1.5), p + bound[bin]);
+      cen = out.int32('centers', cap, p); nbr = out.int32('neighbors', cap, p);
+      sh = out.int32('shifts', 3 * cap, 3 * p); vec = out.float64('vectors', 3 * cap, 3 * p);
+      dist = out.float64('distances', cap, p); rev = out.int32('reverse', cap, p);
+      key = scratch.int32('reverseKey', cap, p);
+    }
+    const x = bin % n0;
+    const y = Math.floor(bin / n0) % n1;
+    const z = Math.floor(bin / (n0 * n1));
+    const pax = pos[3 * a], pay = pos[3 * a + 1], paz = pos[3 * a + 2];
+    const kix = img[3 * a], kiy = img[3 * a + 1], kiz = img[3 * a + 2];
+    const segRow = a * nSt; // segment cursors are indexed by bin-sorted atom, for locality
+    for (let o = 0; o < nSt; o++) {
+      cursor[segRow + o] = p;
+      const u0 = x + stX[o] + r0, u1 = y + stY[o] + r1, u2 = z + stZ[o] + r2;
+      const t0 = mb0[u0], t1 = mb1[u1], t2 = mb2[u2];
+      if (t0 < 0 || t1 < 0 || t2 < 0) continue;
+      const nb = t0 + n0 * (t1 + n1 * t2);
+      const b0 = start[nb];
+      const b1 = start[nb + 1];
+      const code = mi0[u0] - off0 + span0 * (mi1[u1] - off1) + span01 * (mi2[u2] - off2);
+      const vx = vecTab[3 * code], vy = vecTab[3 * code + 1], vz = vecTab[3 * code + 2];
+      // S = S' − K_j + K_i; the centre's part is constant over the segment.
+      const sx = shiftTab[3 * code] + kix, sy = shiftTab[3 * code + 1] + kiy, sz = shiftTab[3 * code + 2] + kiz;
+      const opp = nSt - 1 - o; // index of the opposite offset −o
+      // Part 1: neighbours earlier in bin order (b < a): D = (p_b + v) − p_a.
+      const e1 = b1 < a ? b1 : a;
+      for (let b = b0; b < e1; b++) {
+        const dx = pos[3 * b] + vx - pax;
+        const dy = pos[3 * b + 1] + vy - pay;
+        const dz = pos[3 * b + 2] + vz - paz;
+        const d2 = dx * dx + dy * dy + dz * dz;
+        if (d2 < c2) {
+          cen[p] = i; nbr[p] = order[b];
+          sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
+          vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
+          dist[p] = sqrt(d2);
+          key[p] = b * nSt + opp;
+          p++;
         }
-        for (let s = 0; s < nSt; s++) {
-          const u0 = x + sx[s] + r0, u1 = y + sy[s] + r1, u2 = z + sz[s] + r2;
-          const t0 = mb0[u0], t1 = mb1[u1], t2 = mb2[u2];
-          if (t0 < 0 || t1 < 0 || t2 < 0) continue;
-          const nbin = t0 + n0 * (t1 + n1 * t2);
-          const b0 = start[nbin];
-          const b1 = start[nbin + 1];
-          if (b0 === b1) continue;
-          const code = mi0[u0] - off0 + span0 * (mi1[u1] - off1) + span01 * (mi2[u2] - off2);
-          const vx = vector[3 * code], vy = vector[3 * code + 1], vz = vector[3 * code + 2];
-          for (let a = a0; a < a1; a++) {
-            // Same expression as in assembly (bit-identical vectors): d = pos_b − (pos_a − v).
-            const ax = pos[3 * a] - vx, ay = pos[3 * a + 1] - vy, az = pos[3 * a + 2] - vz;
-            for (let b = b0; b < b1; b++) {
-              const dx = pos[3 * b] - ax;
-              const dy = pos[3 * b + 1] - ay;
-              const dz = pos[3 * b + 2] - az;
-              if (dx * dx + dy * dy + dz * dz < c2) {
-                if (h === cap) { cap *= 2; A = grow(A, cap); B = grow(B, cap); C = grow(C, cap); }
-                A[h] = a; B[h] = b; C[h] = code; h++;
-                perAtom[a]++; perAtom[b]++;
-              }
-            }
-          }
+      }
+      // The centre's own image in this segment (same bin, non-zero image): D = v exactly.
+      if (a >= b0 && a < b1 && code !== zeroCode) {
+        const d2 = vx * vx + vy * vy + vz * vz;
+        if (d2 < c2) {
+          cen[p] = i; nbr[p] = i;
+          sh[3 * p] = sx - kix; sh[3 * p + 1] = sy - kiy; sh[3 * p + 2] = sz - kiz;
+          vec[3 * p] = vx; vec[3 * p + 1] = vy; vec[3 * p + 2] = vz;
+          dist[p] = sqrt(d2);
+          key[p] = segRow + opp;
+          p++;
+        }
+      }
+      // Part 2: neighbours later in bin order (b > a): D = p_b − (p_a − v).
+      const tx = pax - vx, ty = pay - vy, tz = paz - vz;
+      for (let b = b0 > a ? b0 : a + 1; b < b1; b++) {
+        const dx = pos[3 * b] - tx;
+        const dy = pos[3 * b + 1] - ty;
+        const dz = pos[3 * b + 2] - tz;
+        const d2 = dx * dx + dy * dy + dz * dz;
+        if (d2 < c2) {
+          cen[p] = i; nbr[p] = order[b];
+          sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
+          vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
+          dist[p] = sqrt(d2);
+          key[p] = b * nSt + opp;
+          p++;
         }
       }
     }
   }
-  return { count: h, a: A, b: B, code: C, perAtom, sortedPos: pos, sortedImage: img, images: { shift, vector } };
+  // Pass 2: reverse. Centres ascend, so each segment is consumed in its own (ascending) order.
+  for (let q = 0; q < p; q++) rev[q] = cursor[key[q]]++;
+  offsets[n] = p;
+  return {
+    nAtoms: n,
+    cutoff,
+    count: p,
+    centers: cen.subarray(0, p),
+    neighbors: nbr.subarray(0, p),
+    shifts: sh.subarray(0, 3 * p),
+    vectors: vec.subarray(0, 3 * p),
+    distances: dist.subarray(0, p),
+    offsets,
+    reverse: rev.subarray(0, p),
+  };
 }
