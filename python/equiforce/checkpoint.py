@@ -33,6 +33,8 @@ def normalize_state_dict(sd: dict) -> dict:
         k = _strip_prefixes(key)
         if k.startswith("backbone."):
             out[k[len("backbone."):]] = arr
+        elif k.startswith("head.energy_block."):  # equiforce's PyTorch port
+            heads.setdefault("head", {})[k] = arr
         elif k.startswith("output_heads."):
             rest = k[len("output_heads."):]
             name, _, tail = rest.partition(".")
@@ -86,22 +88,58 @@ class _Stub:
             self.__dict__["_state"] = state
 
 
-def _stub_pickle_module():
-    import pickle
-    import types
+class _StubModules:
+    """While active, importing ``fairchem``/``omegaconf``/``hydra`` (when not installed) yields stub
+    modules whose attributes are :class:`_Stub` subclasses, so a checkpoint unpickles without them.
+    (Debian's torch 1.13 ignores ``torch.load(pickle_module=...)``, so find_class cannot be hooked.)"""
 
-    class Unpickler(pickle.Unpickler):
-        def find_class(self, module, name):
-            try:
-                return super().find_class(module, name)
-            except (ImportError, AttributeError):
-                return type(name, (_Stub,), {"__module__": module})
+    PREFIXES = ("fairchem", "omegaconf", "hydra")
 
-    mod = types.ModuleType("equiforce_stub_pickle")
-    mod.Unpickler = Unpickler
-    mod.load = pickle.load
-    mod.__dict__.update({k: getattr(pickle, k) for k in ("UnpicklingError", "HIGHEST_PROTOCOL")})
-    return mod
+    def find_spec(self, fullname, path=None, target=None):
+        import importlib.machinery
+
+        if fullname.split(".")[0] in self.PREFIXES:
+            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+        return None
+
+    def create_module(self, spec):
+        import types
+
+        mod = types.ModuleType(spec.name)
+        mod.__path__ = []
+        cache: dict = {}
+
+        def __getattr__(name, _mod=spec.name):
+            if name.startswith("__"):
+                raise AttributeError(name)
+            if name not in cache:
+                cache[name] = type(name, (_Stub,), {"__module__": _mod})
+            return cache[name]
+
+        mod.__getattr__ = __getattr__
+        return mod
+
+    def exec_module(self, module):
+        return None
+
+    def __enter__(self):
+        import importlib.util
+        import sys
+
+        self._added = []
+        missing = [p for p in self.PREFIXES if p not in sys.modules and importlib.util.find_spec(p) is None]
+        self.PREFIXES = tuple(missing)
+        sys.meta_path.insert(0, self)
+        return self
+
+    def __exit__(self, *exc):
+        import sys
+
+        sys.meta_path.remove(self)
+        for name in list(sys.modules):
+            if name.split(".")[0] in self.PREFIXES and getattr(sys.modules[name], "__loader__", None) is self:
+                del sys.modules[name]
+        return False
 
 
 def _plain(obj):
@@ -162,7 +200,8 @@ def _get(obj, key):
 def load_checkpoint(path: str, use_ema: bool = True) -> LoadedCheckpoint:
     import torch
 
-    ckpt = torch.load(path, map_location="cpu", pickle_module=_stub_pickle_module())
+    with _StubModules():
+        ckpt = torch.load(path, map_location="cpu")
     model_config = _plain(_get(ckpt, "model_config"))
     if not isinstance(model_config, dict) or "backbone" not in model_config:
         raise ValueError(f"{path}: not a fairchem inference checkpoint (no model_config.backbone)")

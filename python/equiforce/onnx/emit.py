@@ -113,7 +113,7 @@ def _live_nodes(g: Graph) -> set:
 
 
 _SIMPLE = {
-    "Add", "Sub", "Mul", "Div", "Max", "Min", "Equal", "Less", "LessOrEqual", "Not", "Neg", "Exp", "Sqrt",
+    "Add", "Sub", "Mul", "Div", "Max", "Min", "Equal", "Less", "LessOrEqual", "Not", "Neg", "Abs", "Exp", "Sqrt",
     "Sigmoid", "Reciprocal", "Identity", "Where", "MatMul", "Sin", "Cos",
 }
 

@@ -26,7 +26,7 @@ import numpy as np
 from .ir import Graph, T, grad
 
 SUPPORTED = {
-    "norm_type": {"rms_norm_sh"},
+    "norm_type": {"rms_norm_sh", "layer_norm_sh", "layer_norm"},
     "act_type": {"gate"},
     "ff_type": {"spectral"},
     "chg_spin_emb_type": {"rand_emb", "pos_emb", "lin_emb"},
@@ -84,10 +84,10 @@ class EsenHyper:
         if kw.get("charge_balanced_channels") or kw.get("spin_balanced_channels"):
             raise ValueError("charge/spin balanced channels are not supported")
         if h.num_experts > 0:
-            if h.moe_type != "so2":
-                raise ValueError(f"unsupported moe_type={h.moe_type!r} (supported: 'so2')")
-            if h.moe_expert_coefficient_norm != "softmax":
-                raise ValueError("only moe_expert_coefficient_norm='softmax' is supported")
+            if h.moe_type not in ("so2", "so2m0"):
+                raise ValueError(f"unsupported moe_type={h.moe_type!r} (supported: 'so2', 'so2m0')")
+            if h.moe_expert_coefficient_norm not in ("softmax", "pnorm"):
+                raise ValueError(f"unsupported moe_expert_coefficient_norm={h.moe_expert_coefficient_norm!r}")
         h.composition_include_self = model_id == "UMA-S-1.2"
         if h.mmax > h.lmax or h.lmax < 1:
             raise ValueError("need 1 <= lmax and mmax <= lmax")
@@ -260,7 +260,11 @@ def build_esen(
         h_ = g.op("Concat", rin, axis=1) if len(rin) > 1 else rin[0]
         for k in (0, 2, 4):
             h_ = b.silu(b.linear(h_, f"routing_mlp.{k}"))
-        coeff = g.op("Softmax", [h_], axis=1) + 0.005
+        if hp.moe_expert_coefficient_norm == "softmax":
+            coeff = g.op("Softmax", [h_], axis=1) + 0.005
+        else:  # pnorm: L1-normalise |x| + 2 / (number of systems in the call), as fairchem does
+            y_ = g.op("Abs", [h_]) + 2.0 / g.op("Cast", [n_sys], to="f")
+            coeff = y_ / g.op("Max", [g.op("ReduceSum", [y_], axes=[1], keepdims=1), b.c(1e-12)])
         inter["mole_expert_coefficients"] = coeff
 
         # padded per-system edge layout: Q [B, Emax], inverse index einv [E]
@@ -290,6 +294,8 @@ def build_esen(
         return y
 
     def so2_weights(prefix: str, use_moe: bool):
+        if use_moe and hp.moe_type == "so2m0" and not prefix.endswith("fc_m0"):
+            use_moe = False
         return b.w(prefix + (".weights" if use_moe else ".weight"))
 
     def block_weights(w: np.ndarray) -> np.ndarray:
@@ -365,6 +371,38 @@ def build_esen(
     # ---- helpers for node-wise layers ----------------------------------------------------------------
     deg_of_node = [l for l in range(L + 1) for _ in range(2 * l + 1)]
 
+    def norm(x: T, prefix: str) -> T:
+        if hp.norm_type == "rms_norm_sh":
+            return rms_norm(x, prefix)
+        if hp.norm_type == "layer_norm_sh":
+            return layer_norm_sh(x, prefix)
+        return layer_norm_array(x, prefix)
+
+    def layer_norm_array(x: T, prefix: str) -> T:
+        """EquivariantLayerNormArray: each degree normalised on its own (l=0 centred, with bias)."""
+        aw = b.w(prefix + ".affine_weight")
+        outs = []
+        for l in range(L + 1):
+            f = b.sl(x, 1, l * l, (l + 1) ** 2)
+            if l == 0:
+                f = f - g.op("ReduceMean", [f], axes=[2], keepdims=1)
+            fn = g.op("ReduceMean", [g.op("ReduceMean", [f * f], axes=[1], keepdims=1)], axes=[2], keepdims=1)
+            y = f * g.op("Reciprocal", [g.op("Sqrt", [fn + 1e-5])]) * b.c(aw[l][None, None, :])
+            if l == 0:
+                y = y + b.c(b.w(prefix + ".affine_bias")[None, None, :])
+            outs.append(y)
+        return g.op("Concat", outs, axis=1)
+
+    def layer_norm_sh(x: T, prefix: str) -> T:
+        """EquivariantLayerNormArraySphericalHarmonics: LayerNorm on l=0, one shared RMS scale for l>0."""
+        x0 = b.layer_norm(b.sl(x, 1, 0, 1), prefix + ".norm_l0")
+        rest = b.sl(x, 1, 1, nL)
+        bw = np.array([[1.0 / (2 * deg_of_node[i] + 1) / L for i in range(1, nL)]])
+        fn = g.op("ReduceMean", [b.c(bw) @ (rest * rest)], axes=[2], keepdims=1)
+        scale = g.op("Reciprocal", [g.op("Sqrt", [fn + 1e-5])])
+        wexp = b.w(prefix + ".affine_weight")[[d - 1 for d in deg_of_node[1:]]][None]
+        return g.op("Concat", [x0, rest * scale * b.c(wexp)], axis=1)
+
     def rms_norm(x: T, prefix: str) -> T:
         mu = g.op("ReduceMean", [b.sl(x, 1, 0, 1)], axes=[2], keepdims=1)  # [N,1,1]
         f = x - mu * e0c
@@ -417,8 +455,9 @@ def build_esen(
                 xm = b.reshape(xm, [0, 2, nm * cin]) * g.op("Unsqueeze", [b.sl(radial, 1, ro, ro + nm * cin)], axes=[1])
                 ro += nm * cin
             xm = b.reshape(xm, [0, 2 * nm * cin])
-            wblk = block_weights(so2_weights(f"{prefix}.so2_m_conv.{m - 1}.fc", use_moe))
-            ym = edge_linear(xm, wblk, None, use_moe)
+            key = f"{prefix}.so2_m_conv.{m - 1}.fc"
+            m_moe = use_moe and hp.moe_type == "so2"
+            ym = edge_linear(xm, block_weights(so2_weights(key, m_moe)), None, m_moe)
             outs.append(b.reshape(ym, [0, 2 * nm, cout]))
         return g.op("Concat", outs, axis=1), gates
 
@@ -428,7 +467,7 @@ def build_esen(
         pre = f"blocks.{i}"
         use_moe = moe and i in moe_layers
         x_res = x
-        xn = rms_norm(x, pre + ".norm_1") + sys_row
+        xn = norm(x, pre + ".norm_1") + sys_row
         msg = g.op("Concat", [gather_neigh(xn), gather_centre(xn)], axis=2)  # [E, nL, 2C]
         rot = Wig @ msg  # [E, nM, 2C]
         radial = b.radial_mlp(x_edge, pre + ".edge_wise.so2_conv_1.rad_func.net")
@@ -437,14 +476,14 @@ def build_esen(
         h, _ = so2_conv(h, pre + ".edge_wise.so2_conv_2", H, C, None, 0, use_moe)
         x = sum_by_centre(WinvEnv @ h) + x_res
         x_res = x
-        xn = rms_norm(x, pre + ".norm_2")
+        xn = norm(x, pre + ".norm_2")
         gsc = b.silu(b.linear(b.reshape(b.sl(xn, 1, 0, 1), [0, C]), pre + ".atom_wise.scalar_mlp.0"))
         y = so3_linear(xn, pre + ".atom_wise.so3_linear_1")
         y = gate(y, gsc, deg_of_node, H)
         x = so3_linear(y, pre + ".atom_wise.so3_linear_2") + x_res
         inter[f"x_after_block{i}"] = x
 
-    node_emb = rms_norm(x, "norm")
+    node_emb = norm(x, "norm")
     inter["node_embedding"] = node_emb
 
     # ---- energy head -------------------------------------------------------------------------------------

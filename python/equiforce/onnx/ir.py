@@ -130,7 +130,7 @@ def _infer(op: str, ins: list, at: dict):
         return x.dtype, broadcast_shapes(ins[0].shape, ins[1].shape)
     if op in ("Equal", "Less", "LessOrEqual"):
         return "bool", broadcast_shapes(ins[0].shape, ins[1].shape)
-    if op in ("Neg", "Exp", "Sqrt", "Sigmoid", "Silu", "Reciprocal", "Identity", "Sin", "Cos"):
+    if op in ("Neg", "Abs", "Exp", "Sqrt", "Sigmoid", "Silu", "Reciprocal", "Identity", "Sin", "Cos"):
         return x.dtype, x.shape
     if op == "Not":
         return "bool", x.shape
@@ -227,7 +227,7 @@ def _infer(op: str, ins: list, at: dict):
 # ----------------------------------------------------------------------------------------------
 
 _NO_GRAD_OPS = {
-    "Equal", "Less", "LessOrEqual", "Not", "Cast", "Shape", "Range", "CumSum", "ReduceMax", "Max", "Min", "Softmax",
+    "Equal", "Less", "LessOrEqual", "Not", "Abs", "Cast", "Shape", "Range", "CumSum", "ReduceMax", "Max", "Min", "Softmax",
 }
 
 
@@ -373,6 +373,7 @@ _EVAL: dict[str, Callable] = {
     "LessOrEqual": lambda v, a: v[0] <= v[1],
     "Not": lambda v, a: ~v[0],
     "Neg": lambda v, a: -v[0],
+    "Abs": lambda v, a: np.abs(v[0]),
     "Exp": lambda v, a: np.exp(v[0]),
     "Sin": lambda v, a: np.sin(v[0]),
     "Cos": lambda v, a: np.cos(v[0]),
