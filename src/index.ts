@@ -8,3 +8,4 @@ export * from './errors.js';
 export * from './geometry/index.js';
 export * from './structure/index.js';
 export * from './io/index.js';
+export * from './calculator/index.js';

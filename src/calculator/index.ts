@@ -1,0 +1,4 @@
+export * from './metadata.js';
+export * from './runtime.js';
+export * from './reduce.js';
+export * from './potential.js';

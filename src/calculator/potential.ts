@@ -1,0 +1,357 @@
+/**
+ * `Potential`: a loaded equiforce model that computes energies (eV), forces (eV/Å), stress
+ * (eV/Å³) and per-atom embeddings for structures, one at a time or batched.
+ *
+ * @module
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import ndarray from 'ndarray';
+import type { NdArray } from 'ndarray';
+import type * as ort from 'onnxruntime-node';
+import { ArgumentError, ModelError, StructureError } from '../errors.js';
+import { neighborList } from '../geometry/neighbors.js';
+import type { NeighborList } from '../geometry/types.js';
+import type { Structure } from '../structure/structure.js';
+import { InputBuffers, type BatchLayout, type SystemInput } from './inputs.js';
+import { type ModelMetadata, type ModelTask, parseModelMetadata } from './metadata.js';
+import { forcesFromEdgeGradient, stressFromEdgeGradient } from './reduce.js';
+import { createModelSession, type Device, type RuntimeOptions } from './runtime.js';
+
+/** Options of {@link Potential.load}. */
+export interface LoadOptions extends RuntimeOptions {
+  /**
+   * Largest number of neighbour pairs (edges) one ONNX call may hold; a larger structure is
+   * rejected before ONNX runs and batches are split to stay below it. Default 4,000,000 pairs
+   * (a few GB of activations for a UMA-S-sized model).
+   */
+  readonly maxPairsPerCall?: number;
+  /** Largest number of atoms one ONNX call may hold (default 500,000). */
+  readonly maxAtomsPerCall?: number;
+}
+
+/** What to compute; energy is always computed. */
+export interface ComputeOptions {
+  /** Task (dataset head) name; required when the model has several tasks (e.g. UMA: 'omol', 'omat', 'oc20', 'odac', 'omc'). */
+  readonly task?: string;
+  /** Forces in eV/Å (default true). */
+  readonly forces?: boolean;
+  /** Stress in eV/Å³, Voigt order (default: true when all three axes are periodic). */
+  readonly stress?: boolean;
+  /** Per-atom energies in eV (default false). */
+  readonly atomEnergies?: boolean;
+  /**
+   * Per-atom embeddings after the backbone's final norm (default false): `true` or `'invariant'`
+   * gives the l = 0 block [N, C]; `'equivariant'` adds the full [N, (lmax+1)², C] block.
+   */
+  readonly embeddings?: boolean | 'invariant' | 'equivariant';
+}
+
+/** Per-atom embeddings, as shaped views (ndarray) over float64 storage. */
+export interface AtomEmbeddings {
+  /** The rotation-invariant l = 0 channels, shape [N, C]. */
+  readonly invariant: NdArray<Float64Array>;
+  /** The full equivariant block, shape [N, (lmax+1)², C] (l-major real spherical harmonics, polar axis y). */
+  readonly equivariant?: NdArray<Float64Array>;
+}
+
+/** Results for one structure. */
+export interface ComputeResult {
+  /** Total energy, eV (normaliser and element references applied). */
+  readonly energy: number;
+  /** Forces, eV/Å, 3 per atom. */
+  readonly forces?: Float64Array;
+  /** Stress, eV/Å³, Voigt order xx yy zz yz xz xy, ASE sign (+(1/V) dE/dstrain; negative under tension… positive means the cell wants to shrink). */
+  readonly stress?: Float64Array;
+  /** Per-atom energies, eV (they sum to `energy`). */
+  readonly atomEnergies?: Float64Array;
+  /** Per-atom embeddings. */
+  readonly embeddings?: AtomEmbeddings;
+}
+
+/** A structure together with a neighbour list already built for it (cutoff ≥ the model's cutoff, exact pairs < cutoff). */
+export interface PreparedSystem {
+  readonly structure: Structure;
+  readonly list: NeighborList;
+}
+
+const DEFAULT_MAX_PAIRS = 4_000_000;
+const DEFAULT_MAX_ATOMS = 500_000;
+
+/**
+ * A loaded model. Create with {@link Potential.load}; free native memory with {@link Potential.dispose}.
+ *
+ * ```ts
+ * const potential = await Potential.load('models/test-dense-f64');
+ * const { energy, forces } = await potential.compute(structure, { task: 'omol' });
+ * ```
+ */
+export class Potential {
+  /** Validated model metadata (cutoff, elements, tasks, dtype, provenance). */
+  readonly metadata: ModelMetadata;
+  /** Where the model runs. */
+  readonly device: Device;
+  /** The model folder. */
+  readonly path: string;
+  private session: ort.InferenceSession | null;
+  private readonly buffers: InputBuffers;
+  private readonly maxPairs: number;
+  private readonly maxAtoms: number;
+  /** Serialises ONNX calls: the input buffers are shared, so two runs must not overlap. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(path: string, metadata: ModelMetadata, session: ort.InferenceSession, device: Device, options: LoadOptions) {
+    this.path = path;
+    this.metadata = metadata;
+    this.session = session;
+    this.device = device;
+    this.buffers = new InputBuffers(metadata.dtype);
+    this.maxPairs = options.maxPairsPerCall ?? DEFAULT_MAX_PAIRS;
+    this.maxAtoms = options.maxAtomsPerCall ?? DEFAULT_MAX_ATOMS;
+    if (!(this.maxPairs >= 1) || !(this.maxAtoms >= 1)) throw new ArgumentError('maxPairsPerCall and maxAtomsPerCall must be positive');
+  }
+
+  /**
+   * Load a model folder holding `model.onnx` and `model.json` (docs/model-format.md).
+   *
+   * @throws ModelError naming the file when the folder or a file is missing, `model.json` is
+   *   malformed or of an unknown format version, the ONNX file is not a model of this contract,
+   *   or CUDA was requested but is not installed.
+   */
+  static async load(path: string, options: LoadOptions = {}): Promise<Potential> {
+    const dir = resolve(path);
+    let isDir = false;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch {
+      throw new ModelError(`model folder not found: ${dir}`, 'model-not-found');
+    }
+    if (!isDir) throw new ModelError(`${dir} is not a folder (a model is a folder with model.onnx and model.json)`, 'model-not-found');
+    const jsonPath = join(dir, 'model.json');
+    const onnxPath = join(dir, 'model.onnx');
+    let text: string;
+    try {
+      text = readFileSync(jsonPath, 'utf8');
+    } catch {
+      throw new ModelError(`${jsonPath}: missing (every model folder needs model.json next to model.onnx)`, 'model-not-found');
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new ModelError(`${jsonPath}: malformed JSON (${(e as Error).message})`, 'invalid-metadata');
+    }
+    const metadata = parseModelMetadata(json, jsonPath);
+    try {
+      statSync(onnxPath);
+    } catch {
+      throw new ModelError(`${onnxPath}: missing`, 'model-not-found');
+    }
+    const { session, device } = await createModelSession(onnxPath, options);
+    return new Potential(dir, metadata, session, device, options);
+  }
+
+  /** Model cutoff radius, Å. */
+  get cutoff(): number {
+    return this.metadata.cutoff;
+  }
+
+  /** Task names the model knows. */
+  get tasks(): string[] {
+    return [...this.metadata.tasks.keys()];
+  }
+
+  /**
+   * Energy, forces, stress, per-atom energies and embeddings of one structure.
+   *
+   * @throws StructureError / ArgumentError before ONNX runs for elements the model does not know,
+   *   charge or spin out of range, a missing or unknown task, or a structure above the size limit;
+   *   the potential stays usable.
+   */
+  async compute(structure: Structure, options: ComputeOptions = {}): Promise<ComputeResult> {
+    const [result] = await this.computeBatch([structure], options);
+    return result;
+  }
+
+  /**
+   * Evaluate many structures in as few ONNX calls as the size limits allow; equals calling
+   * {@link Potential.compute} on each (to rounding).
+   */
+  async computeBatch(structures: readonly Structure[], options: ComputeOptions = {}): Promise<ComputeResult[]> {
+    const prepared = structures.map((structure) => ({ structure, list: this.buildNeighborList(structure) }));
+    return this.computePrepared(prepared, options);
+  }
+
+  /**
+   * Like {@link Potential.computeBatch}, with neighbour lists the caller already has (e.g. from a
+   * Verlet skin list in MD). Each list must hold exactly the pairs closer than the model cutoff.
+   */
+  async computePrepared(systems: readonly PreparedSystem[], options: ComputeOptions = {}): Promise<ComputeResult[]> {
+    this.ensureOpen();
+    const task = this.resolveTask(options.task);
+    const inputs = systems.map(({ structure, list }, k) => this.systemInput(structure, list, task, systems.length > 1 ? k : -1));
+    const results: ComputeResult[] = [];
+    let start = 0;
+    while (start < inputs.length) {
+      // Greedy split under the pair/atom limits (each structure alone already fits: checked above).
+      let end = start;
+      let pairs = 0;
+      let atoms = 0;
+      while (end < inputs.length && (end === start || (pairs + inputs[end].list.count <= this.maxPairs && atoms + inputs[end].numbers.length <= this.maxAtoms))) {
+        pairs += inputs[end].list.count;
+        atoms += inputs[end].numbers.length;
+        end++;
+      }
+      const chunk = await this.run(inputs.slice(start, end), systems.slice(start, end).map((s) => s.structure), task, options);
+      results.push(...chunk);
+      start = end;
+    }
+    return results;
+  }
+
+  /** Free the ONNX session's native memory; the potential cannot be used afterwards. */
+  async dispose(): Promise<void> {
+    const s = this.session;
+    this.session = null;
+    if (s) await s.release();
+  }
+
+  /** Build the exact neighbour list (pairs closer than the model cutoff) for a structure. */
+  buildNeighborList(structure: Structure): NeighborList {
+    return neighborList(structure, { cutoff: this.metadata.cutoff });
+  }
+
+  private ensureOpen(): void {
+    if (!this.session) throw new ModelError(`the potential for ${this.path} was disposed`, 'disposed');
+  }
+
+  private resolveTask(name: string | undefined): ModelTask {
+    const { tasks } = this.metadata;
+    if (name === undefined) {
+      if (tasks.size === 1) return tasks.values().next().value as ModelTask;
+      throw new ArgumentError(`this model has several tasks; pass one with { task } (${[...tasks.keys()].join(', ')})`, 'missing-task');
+    }
+    const task = tasks.get(name);
+    if (!task) throw new ArgumentError(`unknown task "${name}"; this model knows ${[...tasks.keys()].join(', ')}`, 'unknown-task');
+    return task;
+  }
+
+  private systemInput(structure: Structure, list: NeighborList, task: ModelTask, batchIndex: number): SystemInput {
+    const where = batchIndex >= 0 ? `structure ${batchIndex}: ` : '';
+    const { numbers, positions } = structure;
+    const n = numbers.length;
+    if (n === 0) throw new StructureError('empty-structure', `${where}a structure needs at least one atom`);
+    if (positions.length !== 3 * n || list.nAtoms !== n) {
+      throw new StructureError('length-mismatch', `${where}${n} atomic numbers but ${positions.length / 3} positions / ${list.nAtoms} atoms in the neighbour list`);
+    }
+    for (let k = 0; k < 3 * n; k++) {
+      // The arrays of a Structure are writable, so re-check: NaN must never reach ONNX.
+      if (!Number.isFinite(positions[k])) {
+        throw new StructureError('non-finite-position', `${where}atom ${Math.floor(k / 3)} has a non-finite coordinate (${positions[k]})`);
+      }
+    }
+    const known = this.metadata.supportedElements;
+    for (let i = 0; i < n; i++) {
+      if (!known.has(numbers[i])) {
+        throw new StructureError('unknown-element', `${where}atom ${i} has atomic number ${numbers[i]}, which model "${this.metadata.name}" does not support`);
+      }
+    }
+    if (list.count > this.maxPairs || n > this.maxAtoms) {
+      throw new ArgumentError(
+        `${where}${n} atoms and ${list.count} neighbour pairs exceed this potential's limit of ${this.maxAtoms} atoms / ${this.maxPairs} pairs per call (raise maxPairsPerCall / maxAtomsPerCall in Potential.load if the machine has the memory)`,
+        'too-large',
+      );
+    }
+    const [cmin, cmax] = this.metadata.chargeRange;
+    const [smin, smax] = this.metadata.spinRange;
+    let charge = structure.charge;
+    let spin = structure.spin;
+    if (task.usesChargeAndSpin) {
+      if (spin === 0) spin = 1; // "unset" multiplicity means singlet, as fairchem's calculator does
+      if (charge < cmin || charge > cmax) throw new StructureError('invalid-charge', `${where}charge ${charge} is outside the model's range [${cmin}, ${cmax}]`);
+      if (spin < Math.max(1, smin) || spin > smax) throw new StructureError('invalid-spin', `${where}spin multiplicity ${spin} is outside the model's range [${Math.max(1, smin)}, ${smax}]`);
+    } else {
+      if (charge !== 0) {
+        throw new StructureError('invalid-charge', `${where}task "${task.name}" does not use charge and expects charge 0, got ${charge} (use a molecular task for charged systems)`);
+      }
+      charge = 0;
+      spin = 0;
+    }
+    return { numbers, list, charge, spin, task: task.index };
+  }
+
+  private async run(inputs: SystemInput[], structures: Structure[], task: ModelTask, options: ComputeOptions): Promise<ComputeResult[]> {
+    const job = this.queue.then(() => this.runNow(inputs, structures, task, options));
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+
+  private async runNow(inputs: SystemInput[], structures: Structure[], task: ModelTask, options: ComputeOptions): Promise<ComputeResult[]> {
+    const session = this.session;
+    if (!session) throw new ModelError(`the potential for ${this.path} was disposed`, 'disposed');
+    const { feeds, layout } = this.buffers.pack(inputs);
+    const wantEmb = options.embeddings ?? false;
+    const fetches = ['energy', 'edge_grad', ...(options.atomEnergies ? ['atom_energy'] : []), ...(wantEmb ? ['node_embedding'] : [])];
+    const out = await session.run(feeds, fetches);
+    const energy = out.energy.data as Float64Array | Float32Array;
+    const edgeGrad = out.edge_grad.data as Float64Array | Float32Array;
+    const atomEnergy = out.atom_energy?.data as Float64Array | Float32Array | undefined;
+    const emb = out.node_embedding?.data as Float64Array | Float32Array | undefined;
+    for (const t of Object.values(out)) t.dispose?.();
+    return inputs.map((input, b) => this.assemble(b, input, structures[b], layout, task, options, energy, edgeGrad, atomEnergy, emb));
+  }
+
+  private assemble(
+    b: number,
+    input: SystemInput,
+    structure: Structure,
+    layout: BatchLayout,
+    task: ModelTask,
+    options: ComputeOptions,
+    energy: Float64Array | Float32Array,
+    edgeGrad: Float64Array | Float32Array,
+    atomEnergy: Float64Array | Float32Array | undefined,
+    emb: Float64Array | Float32Array | undefined,
+  ): ComputeResult {
+    const n = input.numbers.length;
+    const a0 = layout.atomStart[b];
+    const scale = task.energyScale;
+    const refs = task.elementReferences;
+    let refSum = 0;
+    for (let i = 0; i < n; i++) refSum += refs[input.numbers[i]];
+    const result: { -readonly [K in keyof ComputeResult]: ComputeResult[K] } = {
+      energy: scale * energy[b] + task.energyShift + refSum,
+    };
+    if (options.forces ?? true) {
+      const f = forcesFromEdgeGradient(layout, edgeGrad, n, a0);
+      if (scale !== 1) for (let k = 0; k < f.length; k++) f[k] *= scale;
+      result.forces = f;
+    }
+    const periodic = structure.pbc[0] && structure.pbc[1] && structure.pbc[2];
+    if (options.stress ?? periodic) {
+      if (!periodic) throw new ArgumentError('stress needs a cell that is periodic along all three axes', 'stress-without-cell');
+      const s = stressFromEdgeGradient(layout.vectors, edgeGrad, layout.pairStart[b], layout.pairStart[b + 1], structure.volume);
+      if (scale !== 1) for (let k = 0; k < 6; k++) s[k] *= scale;
+      result.stress = s;
+    }
+    if (options.atomEnergies && atomEnergy) {
+      // The per-system shift is spread evenly so per-atom energies still sum to the total.
+      const e = new Float64Array(n);
+      const share = task.energyShift / n;
+      for (let i = 0; i < n; i++) e[i] = scale * atomEnergy[a0 + i] + refs[input.numbers[i]] + share;
+      result.atomEnergies = e;
+    }
+    if (options.embeddings && emb) {
+      const [coeffs, channels] = this.metadata.embeddingShape;
+      const stride = coeffs * channels;
+      const full = Float64Array.from(emb.subarray(a0 * stride, (a0 + n) * stride));
+      const inv = new Float64Array(n * channels);
+      for (let i = 0; i < n; i++) inv.set(full.subarray(i * stride, i * stride + channels), i * channels);
+      result.embeddings = {
+        invariant: ndarray(inv, [n, channels]),
+        ...(options.embeddings === 'equivariant' ? { equivariant: ndarray(full, [n, coeffs, channels]) } : {}),
+      };
+    }
+    return result;
+  }
+}
