@@ -168,6 +168,9 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
   // Pass 1: pairs, appended centre by centre. key[p] names the segment holding the reverse pair
   // (neighbour's sorted index, opposite offset); cursor[a·nSt + o] records where segment (a, o) starts.
   let key = scratch.int32('reverseKey', cap);
+  let maxBin = 0;
+  for (let bin = 0; bin < grid.nBins; bin++) maxBin = Math.max(maxBin, start[bin + 1] - start[bin]);
+  const cand = scratch.int32('candidates', maxBin + 1);
   for (let i = 0; i < n; i++) {
     offsets[i] = p;
     const a = rank[i];
@@ -198,21 +201,29 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
       // S = S' − K_j + K_i; the centre's part is constant over the segment.
       const sx = shiftTab[3 * code] + kix, sy = shiftTab[3 * code + 1] + kiy, sz = shiftTab[3 * code + 2] + kiz;
       const opp = nSt - 1 - o; // index of the opposite offset −o
-      // Part 1: neighbours earlier in bin order (b < a): D = (p_b + v) − p_a.
+      // Part 1: neighbours earlier in bin order (b < a): D = (p_b + v) − p_a. The distance test
+      // is branch-free (collect candidates, advance by the test's 0/1): on random geometry a
+      // branch per candidate mispredicts often enough to double the cost of the scan.
       const e1 = b1 < a ? b1 : a;
+      let k = 0;
       for (let b = b0; b < e1; b++) {
         const dx = pos[3 * b] + vx - pax;
         const dy = pos[3 * b + 1] + vy - pay;
         const dz = pos[3 * b + 2] + vz - paz;
-        const d2 = dx * dx + dy * dy + dz * dz;
-        if (d2 < c2) {
-          cen[p] = i; nbr[p] = order[b];
-          sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
-          vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
-          dist[p] = sqrt(d2);
-          key[p] = b * nSt + opp;
-          p++;
-        }
+        cand[k] = b;
+        k += +(dx * dx + dy * dy + dz * dz < c2);
+      }
+      for (let c = 0; c < k; c++) {
+        const b = cand[c];
+        const dx = pos[3 * b] + vx - pax;
+        const dy = pos[3 * b + 1] + vy - pay;
+        const dz = pos[3 * b + 2] + vz - paz;
+        cen[p] = i; nbr[p] = order[b];
+        sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
+        vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
+        dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
+        key[p] = b * nSt + opp;
+        p++;
       }
       // The centre's own image in this segment (same bin, non-zero image): D = v exactly.
       if (a >= b0 && a < b1 && code !== zeroCode) {
@@ -228,19 +239,25 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
       }
       // Part 2: neighbours later in bin order (b > a): D = p_b − (p_a − v).
       const tx = pax - vx, ty = pay - vy, tz = paz - vz;
+      k = 0;
       for (let b = b0 > a ? b0 : a + 1; b < b1; b++) {
         const dx = pos[3 * b] - tx;
         const dy = pos[3 * b + 1] - ty;
         const dz = pos[3 * b + 2] - tz;
-        const d2 = dx * dx + dy * dy + dz * dz;
-        if (d2 < c2) {
-          cen[p] = i; nbr[p] = order[b];
-          sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
-          vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
-          dist[p] = sqrt(d2);
-          key[p] = b * nSt + opp;
-          p++;
-        }
+        cand[k] = b;
+        k += +(dx * dx + dy * dy + dz * dz < c2);
+      }
+      for (let c = 0; c < k; c++) {
+        const b = cand[c];
+        const dx = pos[3 * b] - tx;
+        const dy = pos[3 * b + 1] - ty;
+        const dz = pos[3 * b + 2] - tz;
+        cen[p] = i; nbr[p] = order[b];
+        sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
+        vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
+        dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
+        key[p] = b * nSt + opp;
+        p++;
       }
     }
   }

@@ -1,0 +1,74 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { VerletNeighborList } from '../../src/geometry/index.js';
+import { checkInvariants, expectMatchesBruteForce } from './check.js';
+import { randomSystem, rng } from './random-systems.js';
+
+function displaced(positions: Float64Array, maxStep: number, r: () => number): Float64Array {
+  const out = Float64Array.from(positions);
+  for (let i = 0; i < out.length / 3; i++) {
+    // Uniform direction, length up to maxStep.
+    const z = 2 * r() - 1, phi = 2 * Math.PI * r(), len = maxStep * r();
+    const s = Math.sqrt(1 - z * z);
+    out[3 * i] += len * s * Math.cos(phi);
+    out[3 * i + 1] += len * s * Math.sin(phi);
+    out[3 * i + 2] += len * z;
+  }
+  return out;
+}
+
+describe('VerletNeighborList', () => {
+  it('equals a fresh list after small and large displacements and cell changes', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
+        const sys = randomSystem(seed, 30);
+        const r = rng(seed ^ 0x5bd1e995);
+        const cutoff = Math.min(sys.cutoff, 4);
+        const skin = 0.2 + r() * 1.2;
+        const verlet = new VerletNeighborList(sys, { cutoff, skin });
+        expect(verlet.rebuildCount).toBe(1);
+        let positions = sys.positions;
+        let cell = sys.cell;
+        let expectedRebuilds = 1;
+        for (let step = 0; step < 6; step++) {
+          const kind = step % 3;
+          if (kind === 0) {
+            // Below skin/2: must be served from the stored list.
+            positions = displaced(positions, 0.49 * (skin / 2), r);
+          } else if (kind === 1) {
+            // At least one atom moves more than skin/2: must rebuild.
+            positions = displaced(positions, 0.3 * skin, r);
+            positions[0] += 1.2 * skin; // ≥ skin/2 from the last build whatever the random part
+            expectedRebuilds++;
+          } else if (cell !== null && sys.pbc.some((p) => p)) {
+            // Strain the cell (and the atoms with it): must rebuild.
+            const f = 1 + 0.05 * (r() - 0.5);
+            cell = cell.map((v) => v * f);
+            positions = positions.map((v) => v * f);
+            // A strain can move atoms by more than skin/2 as well; either way one rebuild.
+            expectedRebuilds++;
+          } else {
+            positions = displaced(positions, 0.49 * (skin / 2), r);
+          }
+          const nl = kind === 2 && cell !== null ? verlet.update(positions, cell) : verlet.update(positions);
+          const now = { positions, cell, pbc: sys.pbc };
+          if (verlet.rebuildCount !== expectedRebuilds) {
+            throw new Error(`${sys.label} step ${step} (kind ${kind}): ${verlet.rebuildCount} rebuilds, expected ${expectedRebuilds}; pbc ${sys.pbc} cell ${cell}`);
+          }
+          checkInvariants(nl, now);
+          expectMatchesBruteForce(nl, now, cutoff, `${sys.label} step ${step}`);
+        }
+        expect(verlet.refreshCount + verlet.rebuildCount).toBe(7);
+      }),
+      { numRuns: 60, seed: 99 },
+    );
+  });
+
+  it('rejects a different atom count and a bad skin', () => {
+    const sys = { positions: new Float64Array([0, 0, 0, 1, 0, 0]) };
+    const v = new VerletNeighborList(sys, { cutoff: 2, skin: 0.5 });
+    expect(v.list.count).toBe(2);
+    expect(() => v.update(new Float64Array(3))).toThrow(/expected 6 coordinates/);
+    expect(() => new VerletNeighborList(sys, { cutoff: 2, skin: -1 })).toThrow(/skin/);
+  });
+});
