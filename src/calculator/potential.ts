@@ -13,6 +13,7 @@ import { ArgumentError, ModelError, StructureError } from '../errors.js';
 import { neighborList } from '../geometry/neighbors.js';
 import type { NeighborList } from '../geometry/types.js';
 import type { Structure } from '../structure/structure.js';
+import { Calculator, type CalculatorOptions } from './calculator.js';
 import { InputBuffers, type BatchLayout, type SystemInput } from './inputs.js';
 import { type ModelMetadata, type ModelTask, parseModelMetadata } from './metadata.js';
 import { forcesFromEdgeGradient, stressFromEdgeGradient } from './reduce.js';
@@ -207,6 +208,14 @@ export class Potential {
       start = end;
     }
     return results;
+  }
+
+  /**
+   * An ASE-style calculator bound to this potential, for one trajectory at a time (MD,
+   * optimisation): it keeps a Verlet-skin neighbour list across steps and caches the last result.
+   */
+  calculator(options: CalculatorOptions = {}): Calculator {
+    return new Calculator(this, options);
   }
 
   /** Free the ONNX session's native memory; the potential cannot be used afterwards. */
