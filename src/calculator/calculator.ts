@@ -43,7 +43,7 @@ export class Calculator {
   private readonly options: CalculatorOptions;
   private verlet: VerletNeighborList | null = null;
   private verletKey = '';
-  private last: { positions: Float64Array; cell: Float64Array; key: string; result: ComputeResult } | null = null;
+  private last: { readonly positions: Float64Array; readonly cell: Float64Array; key: string; result: ComputeResult } | null = null;
   /** Number of model evaluations so far (cache hits excluded). */
   evaluations = 0;
 
@@ -73,18 +73,26 @@ export class Calculator {
     if (cached && cached.key === key && sameValues(cached.positions, structure.positions) && sameValues(cached.cell, structure.cell)) {
       return cached.result;
     }
+    const t0 = performance.now();
     if (!this.verlet || this.verletKey !== key) {
       this.verlet = new VerletNeighborList(structure, { cutoff: this.potential.cutoff, skin: this.options.skin ?? 1 });
       this.verletKey = key;
     }
     const list = this.verlet.update(structure.positions, structure.cell);
+    this.potential.timings.neighbors += performance.now() - t0;
     const [result] = await this.potential.computePrepared([{ structure, list }], {
       task: this.options.task,
       atomEnergies: true, // free: the graph computes them anyway
       embeddings: this.options.embeddings,
     });
     this.evaluations++;
-    this.last = { positions: Float64Array.from(structure.positions), cell: Float64Array.from(structure.cell), key, result };
+    // Reuse the cache's buffers from step to step (no per-step allocation for the geometry copy).
+    const last = this.last && this.last.positions.length === structure.positions.length ? this.last : { positions: new Float64Array(structure.positions.length), cell: new Float64Array(9), key, result };
+    last.positions.set(structure.positions);
+    last.cell.set(structure.cell);
+    last.key = key;
+    last.result = result;
+    this.last = last;
     return result;
   }
 

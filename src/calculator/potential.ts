@@ -76,6 +76,20 @@ export interface PreparedSystem {
   readonly list: NeighborList;
 }
 
+/** Cumulative wall time (ms) spent in each stage of evaluation, for profiling (see {@link Potential.timings}). */
+export interface StageTimings {
+  /** Neighbour-list search or skin-list refresh. */
+  neighbors: number;
+  /** Validation and packing of the input tensors. */
+  prepare: number;
+  /** The ONNX Runtime call. */
+  onnx: number;
+  /** Forces/stress reduction and result assembly. */
+  reduce: number;
+  /** Number of ONNX calls. */
+  calls: number;
+}
+
 const DEFAULT_MAX_PAIRS = 4_000_000;
 const DEFAULT_MAX_ATOMS = 500_000;
 
@@ -98,6 +112,8 @@ export class Potential {
   private readonly buffers: InputBuffers;
   private readonly maxPairs: number;
   private readonly maxAtoms: number;
+  /** Cumulative time per stage since load or the last {@link Potential.resetTimings}. */
+  readonly timings: StageTimings = { neighbors: 0, prepare: 0, onnx: 0, reduce: 0, calls: 0 };
   /** Serialises ONNX calls: the input buffers are shared, so two runs must not overlap. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -179,7 +195,9 @@ export class Potential {
    * {@link Potential.compute} on each (to rounding).
    */
   async computeBatch(structures: readonly Structure[], options: ComputeOptions = {}): Promise<ComputeResult[]> {
+    const t0 = performance.now();
     const prepared = structures.map((structure) => ({ structure, list: this.buildNeighborList(structure) }));
+    this.timings.neighbors += performance.now() - t0;
     return this.computePrepared(prepared, options);
   }
 
@@ -189,8 +207,10 @@ export class Potential {
    */
   async computePrepared(systems: readonly PreparedSystem[], options: ComputeOptions = {}): Promise<ComputeResult[]> {
     this.ensureOpen();
+    const t0 = performance.now();
     const task = this.resolveTask(options.task);
     const inputs = systems.map(({ structure, list }, k) => this.systemInput(structure, list, task, systems.length > 1 ? k : -1));
+    this.timings.prepare += performance.now() - t0;
     const results: ComputeResult[] = [];
     let start = 0;
     while (start < inputs.length) {
@@ -208,6 +228,11 @@ export class Potential {
       start = end;
     }
     return results;
+  }
+
+  /** Zero the cumulative {@link Potential.timings}. */
+  resetTimings(): void {
+    Object.assign(this.timings, { neighbors: 0, prepare: 0, onnx: 0, reduce: 0, calls: 0 });
   }
 
   /**
@@ -298,16 +323,25 @@ export class Potential {
   private async runNow(inputs: SystemInput[], structures: Structure[], task: ModelTask, options: ComputeOptions): Promise<ComputeResult[]> {
     const session = this.session;
     if (!session) throw new ModelError(`the potential for ${this.path} was disposed`, 'disposed');
+    const t0 = performance.now();
     const { feeds, layout } = this.buffers.pack(inputs);
     const wantEmb = options.embeddings ?? false;
     const fetches = ['energy', 'edge_grad', ...(options.atomEnergies ? ['atom_energy'] : []), ...(wantEmb ? ['node_embedding'] : [])];
+    const t1 = performance.now();
     const out = await session.run(feeds, fetches);
+    const t2 = performance.now();
     const energy = out.energy.data as Float64Array | Float32Array;
     const edgeGrad = out.edge_grad.data as Float64Array | Float32Array;
     const atomEnergy = out.atom_energy?.data as Float64Array | Float32Array | undefined;
     const emb = out.node_embedding?.data as Float64Array | Float32Array | undefined;
     for (const t of Object.values(out)) t.dispose?.();
-    return inputs.map((input, b) => this.assemble(b, input, structures[b], layout, task, options, energy, edgeGrad, atomEnergy, emb));
+    const results = inputs.map((input, b) => this.assemble(b, input, structures[b], layout, task, options, energy, edgeGrad, atomEnergy, emb));
+    const t3 = performance.now();
+    this.timings.prepare += t1 - t0;
+    this.timings.onnx += t2 - t1;
+    this.timings.reduce += t3 - t2;
+    this.timings.calls++;
+    return results;
   }
 
   private assemble(
