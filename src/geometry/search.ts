@@ -150,27 +150,63 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
   const c2 = cutoff * cutoff;
   let p = 0;
 
+  // Runs along x: for each bin column x, the stencil's x offsets grouped into runs of
+  // consecutive bins with the same image. A run's atoms are contiguous in bin order, so one
+  // loop scans a whole run (3 bins for one bin per cutoff) instead of one loop per bin.
+  const runOff = int32Table(n0 + 1);
+  const runDx: number[] = []; // first x offset of the run
+  const runLen: number[] = []; // bins in the run
+  const runBin: number[] = []; // x bin coordinate of the first bin
+  const runImg: number[] = []; // x image of the run
+  for (let x = 0; x < n0; x++) {
+    runOff[x] = runDx.length;
+    let prevT = -2, prevIm = 0;
+    for (let dx = -r0; dx <= r0; dx++) {
+      const u = x + dx + r0;
+      const t = mb0[u];
+      if (t < 0) { prevT = -2; continue; }
+      const im = mi0[u];
+      if (t === prevT + 1 && im === prevIm && runDx.length > runOff[x]) {
+        runLen[runLen.length - 1]++;
+      } else {
+        runDx.push(dx); runLen.push(1); runBin.push(t); runImg.push(im);
+      }
+      prevT = t; prevIm = im;
+    }
+  }
+  runOff[n0] = runDx.length;
+  const rDx = Int32Array.from(runDx.length ? runDx : [0]), rLen = Int32Array.from(runLen.length ? runLen : [0]);
+  const rBin = Int32Array.from(runBin.length ? runBin : [0]), rImg = Int32Array.from(runImg.length ? runImg : [0]);
+
   // Upper bound on the pairs of any centre in each bin (its stencil's atoms, own images
   // included), so capacity is checked once per centre instead of once per pair.
   const bound = scratch.int32('binBound', grid.nBins);
   for (let bin = 0; bin < grid.nBins; bin++) {
     const x = bin % n0, y = Math.floor(bin / n0) % n1, z = Math.floor(bin / (n0 * n1));
     let total = 0;
-    for (let o = 0; o < nSt; o++) {
-      const t0 = mb0[x + stX[o] + r0], t1 = mb1[y + stY[o] + r1], t2 = mb2[z + stZ[o] + r2];
-      if (t0 < 0 || t1 < 0 || t2 < 0) continue;
-      const nb = t0 + n0 * (t1 + n1 * t2);
-      total += start[nb + 1] - start[nb];
+    for (let dzi = 0; dzi < w2; dzi++) {
+      const t2 = mb2[z + dzi];
+      if (t2 < 0) continue;
+      for (let dyi = 0; dyi < w1; dyi++) {
+        const t1 = mb1[y + dyi];
+        if (t1 < 0) continue;
+        const rowBin = n0 * (t1 + n1 * t2);
+        for (let r = runOff[x]; r < runOff[x + 1]; r++) total += start[rowBin + rBin[r] + rLen[r]] - start[rowBin + rBin[r]];
+      }
     }
     bound[bin] = total;
   }
 
   // Pass 1: pairs, appended centre by centre. key[p] names the segment holding the reverse pair
-  // (neighbour's sorted index, opposite offset); cursor[a·nSt + o] records where segment (a, o) starts.
+  // (neighbour's sorted index, opposite offset); cursor[a·nSt + o] records where segment (a, o)
+  // starts. A segment is the part of a run that lies in one bin.
   let key = scratch.int32('reverseKey', cap);
-  let maxBin = 0;
-  for (let bin = 0; bin < grid.nBins; bin++) maxBin = Math.max(maxBin, start[bin + 1] - start[bin]);
-  const cand = scratch.int32('candidates', maxBin + 1);
+  let maxRun = 0;
+  for (let bin = 0; bin + w0 <= grid.nBins + w0; bin++) {
+    const hi = Math.min(bin + w0, grid.nBins);
+    if (bin < grid.nBins) maxRun = Math.max(maxRun, start[hi] - start[bin]);
+  }
+  const cand = scratch.int32('candidates', maxRun + 1);
   for (let i = 0; i < n; i++) {
     offsets[i] = p;
     const a = rank[i];
@@ -188,76 +224,96 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
     const pax = pos[3 * a], pay = pos[3 * a + 1], paz = pos[3 * a + 2];
     const kix = img[3 * a], kiy = img[3 * a + 1], kiz = img[3 * a + 2];
     const segRow = a * nSt; // segment cursors are indexed by bin-sorted atom, for locality
-    for (let o = 0; o < nSt; o++) {
-      cursor[segRow + o] = p;
-      const u0 = x + stX[o] + r0, u1 = y + stY[o] + r1, u2 = z + stZ[o] + r2;
-      const t0 = mb0[u0], t1 = mb1[u1], t2 = mb2[u2];
-      if (t0 < 0 || t1 < 0 || t2 < 0) continue;
-      const nb = t0 + n0 * (t1 + n1 * t2);
-      const b0 = start[nb];
-      const b1 = start[nb + 1];
-      const code = mi0[u0] - off0 + span0 * (mi1[u1] - off1) + span01 * (mi2[u2] - off2);
-      const vx = vecTab[3 * code], vy = vecTab[3 * code + 1], vz = vecTab[3 * code + 2];
-      // S = S' − K_j + K_i; the centre's part is constant over the segment.
-      const sx = shiftTab[3 * code] + kix, sy = shiftTab[3 * code + 1] + kiy, sz = shiftTab[3 * code + 2] + kiz;
-      const opp = nSt - 1 - o; // index of the opposite offset −o
-      // Part 1: neighbours earlier in bin order (b < a): D = (p_b + v) − p_a. The distance test
-      // is branch-free (collect candidates, advance by the test's 0/1): on random geometry a
-      // branch per candidate mispredicts often enough to double the cost of the scan.
-      const e1 = b1 < a ? b1 : a;
-      let k = 0;
-      for (let b = b0; b < e1; b++) {
-        const dx = pos[3 * b] + vx - pax;
-        const dy = pos[3 * b + 1] + vy - pay;
-        const dz = pos[3 * b + 2] + vz - paz;
-        cand[k] = b;
-        k += +(dx * dx + dy * dy + dz * dz < c2);
-      }
-      for (let c = 0; c < k; c++) {
-        const b = cand[c];
-        const dx = pos[3 * b] + vx - pax;
-        const dy = pos[3 * b + 1] + vy - pay;
-        const dz = pos[3 * b + 2] + vz - paz;
-        cen[p] = i; nbr[p] = order[b];
-        sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
-        vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
-        dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
-        key[p] = b * nSt + opp;
-        p++;
-      }
-      // The centre's own image in this segment (same bin, non-zero image): D = v exactly.
-      if (a >= b0 && a < b1 && code !== zeroCode) {
-        const d2 = vx * vx + vy * vy + vz * vz;
-        if (d2 < c2) {
-          cen[p] = i; nbr[p] = i;
-          sh[3 * p] = sx - kix; sh[3 * p + 1] = sy - kiy; sh[3 * p + 2] = sz - kiz;
-          vec[3 * p] = vx; vec[3 * p + 1] = vy; vec[3 * p + 2] = vz;
-          dist[p] = sqrt(d2);
-          key[p] = segRow + opp;
-          p++;
+    const runA = runOff[x], runB = runOff[x + 1];
+    for (let dzi = 0; dzi < w2; dzi++) {
+      const u2 = z + dzi;
+      const t2 = mb2[u2];
+      if (t2 < 0) continue;
+      for (let dyi = 0; dyi < w1; dyi++) {
+        const u1 = y + dyi;
+        const t1 = mb1[u1];
+        if (t1 < 0) continue;
+        const rowBin = n0 * (t1 + n1 * t2);
+        const codeYZ = span0 * (mi1[u1] - off1) + span01 * (mi2[u2] - off2);
+        const oRow = (dzi * w1 + dyi) * w0 + r0; // segment index of dx = 0 in this row
+        for (let r = runA; r < runB; r++) {
+          const binLo = rowBin + rBin[r];
+          const binHi = binLo + rLen[r]; // exclusive
+          const lo = start[binLo];
+          const hi = start[binHi];
+          const code = rImg[r] - off0 + codeYZ;
+          const vx = vecTab[3 * code], vy = vecTab[3 * code + 1], vz = vecTab[3 * code + 2];
+          // S = S' − K_j + K_i; the centre's part is constant over the run.
+          const sx = shiftTab[3 * code] + kix, sy = shiftTab[3 * code + 1] + kiy, sz = shiftTab[3 * code + 2] + kiz;
+          // Segment bookkeeping: o is the segment (bin) of the run the next pair falls in.
+          let o = oRow + rDx[r];
+          let segEnd = start[binLo + 1];
+          cursor[segRow + o] = p;
+          // Part 1: neighbours earlier in bin order (b < a): D = (p_b + v) − p_a. The distance
+          // test is branch-free (collect candidates, advance by the test's 0/1): on random
+          // geometry a branch per candidate mispredicts often enough to double the scan's cost.
+          const e1 = hi < a ? hi : a;
+          let k = 0;
+          for (let b = lo; b < e1; b++) {
+            const dx = pos[3 * b] + vx - pax;
+            const dy = pos[3 * b + 1] + vy - pay;
+            const dz = pos[3 * b + 2] + vz - paz;
+            cand[k] = b;
+            k += +(dx * dx + dy * dy + dz * dz < c2);
+          }
+          for (let c = 0; c < k; c++) {
+            const b = cand[c];
+            while (b >= segEnd) { o++; segEnd = start[binLo + o - oRow - rDx[r] + 1]; cursor[segRow + o] = p; }
+            const dx = pos[3 * b] + vx - pax;
+            const dy = pos[3 * b + 1] + vy - pay;
+            const dz = pos[3 * b + 2] + vz - paz;
+            cen[p] = i; nbr[p] = order[b];
+            sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
+            vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
+            dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
+            key[p] = b * nSt + (nSt - 1 - o);
+            p++;
+          }
+          // The centre's own image (own bin, non-zero image): D = v exactly.
+          if (a >= lo && a < hi && code !== zeroCode) {
+            const d2 = vx * vx + vy * vy + vz * vz;
+            if (d2 < c2) {
+              while (a >= segEnd) { o++; segEnd = start[binLo + o - oRow - rDx[r] + 1]; cursor[segRow + o] = p; }
+              cen[p] = i; nbr[p] = i;
+              sh[3 * p] = sx - kix; sh[3 * p + 1] = sy - kiy; sh[3 * p + 2] = sz - kiz;
+              vec[3 * p] = vx; vec[3 * p + 1] = vy; vec[3 * p + 2] = vz;
+              dist[p] = sqrt(d2);
+              key[p] = segRow + (nSt - 1 - o);
+              p++;
+            }
+          }
+          // Part 2: neighbours later in bin order (b > a): D = p_b − (p_a − v).
+          const tx = pax - vx, ty = pay - vy, tz = paz - vz;
+          k = 0;
+          for (let b = lo > a ? lo : a + 1; b < hi; b++) {
+            const dx = pos[3 * b] - tx;
+            const dy = pos[3 * b + 1] - ty;
+            const dz = pos[3 * b + 2] - tz;
+            cand[k] = b;
+            k += +(dx * dx + dy * dy + dz * dz < c2);
+          }
+          for (let c = 0; c < k; c++) {
+            const b = cand[c];
+            while (b >= segEnd) { o++; segEnd = start[binLo + o - oRow - rDx[r] + 1]; cursor[segRow + o] = p; }
+            const dx = pos[3 * b] - tx;
+            const dy = pos[3 * b + 1] - ty;
+            const dz = pos[3 * b + 2] - tz;
+            cen[p] = i; nbr[p] = order[b];
+            sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
+            vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
+            dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
+            key[p] = b * nSt + (nSt - 1 - o);
+            p++;
+          }
+          // Segments of the run's remaining bins start (empty) here.
+          const oLast = oRow + rDx[r] + rLen[r] - 1;
+          while (o < oLast) { o++; cursor[segRow + o] = p; }
         }
-      }
-      // Part 2: neighbours later in bin order (b > a): D = p_b − (p_a − v).
-      const tx = pax - vx, ty = pay - vy, tz = paz - vz;
-      k = 0;
-      for (let b = b0 > a ? b0 : a + 1; b < b1; b++) {
-        const dx = pos[3 * b] - tx;
-        const dy = pos[3 * b + 1] - ty;
-        const dz = pos[3 * b + 2] - tz;
-        cand[k] = b;
-        k += +(dx * dx + dy * dy + dz * dz < c2);
-      }
-      for (let c = 0; c < k; c++) {
-        const b = cand[c];
-        const dx = pos[3 * b] - tx;
-        const dy = pos[3 * b + 1] - ty;
-        const dz = pos[3 * b + 2] - tz;
-        cen[p] = i; nbr[p] = order[b];
-        sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
-        vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
-        dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
-        key[p] = b * nSt + opp;
-        p++;
       }
     }
   }
