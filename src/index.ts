@@ -9,3 +9,5 @@ export * from './geometry/index.js';
 export * from './structure/index.js';
 export * from './io/index.js';
 export * from './calculator/index.js';
+export * from './dynamics/index.js';
+export * from './optimize/index.js';
