@@ -31,7 +31,7 @@ function search(system: NeighborSystem, options: NeighborListOptions, scratch: W
   const bpc = options.binsPerCutoff ?? 1;
   if (bpc !== 1 && bpc !== 2) checkCutoff(NaN, 'binsPerCutoff');
   const grid = binAtoms(sys, bpc, scratch);
-  return searchPairs(sys, grid, scratch, out ?? new Workspace());
+  return searchPairs(sys, grid, scratch, out ?? new Workspace()).list;
 }
 
 /**

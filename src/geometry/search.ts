@@ -84,11 +84,22 @@ function float64Table(len: number): Float64Array {
   return new Float64Array(Math.max(len, 16)).subarray(0, len);
 }
 
+/** The list plus its segment bookkeeping (used by the Verlet list to re-derive `reverse`). */
+export interface SearchOutput {
+  list: NeighborList;
+  /** Per pair: the segment (sorted atom · nSegmentsPerAtom + offset) that holds its reverse. */
+  reverseSegment: Int32Array;
+  /** Per pair: the segment the pair itself belongs to. */
+  ownSegment: Int32Array;
+  /** Number of segment slots (atoms × stencil offsets). */
+  segmentCount: number;
+}
+
 /**
  * Run the traversal. Output arrays come from `out` (reused between calls) and are views of
  * exactly `count` pairs; `scratch` provides temporaries.
  */
-export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspace, out: Workspace): NeighborList {
+export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspace, out: Workspace): SearchOutput {
   const { n, cutoff, pbc, work, wrapped, image } = sys;
   const { counts, reach, start, order, binOf } = grid;
   const [n0, n1, n2] = counts;
@@ -201,6 +212,7 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
   // (neighbour's sorted index, opposite offset); cursor[a·nSt + o] records where segment (a, o)
   // starts. A segment is the part of a run that lies in one bin.
   let key = scratch.int32('reverseKey', cap);
+  let own = scratch.int32('ownSegment', cap);
   let maxRun = 0;
   for (let bin = 0; bin + w0 <= grid.nBins + w0; bin++) {
     const hi = Math.min(bin + w0, grid.nBins);
@@ -217,6 +229,7 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
       sh = out.int32('shifts', 3 * cap, 3 * p); vec = out.float64('vectors', 3 * cap, 3 * p);
       dist = out.float64('distances', cap, p); rev = out.int32('reverse', cap, p);
       key = scratch.int32('reverseKey', cap, p);
+      own = scratch.int32('ownSegment', cap, p);
     }
     const x = bin % n0;
     const y = Math.floor(bin / n0) % n1;
@@ -272,6 +285,7 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
             vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
             dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
             key[p] = b * nSt + (nSt - 1 - o);
+            own[p] = segRow + o;
             p++;
           }
           // The centre's own image (own bin, non-zero image): D = v exactly.
@@ -284,6 +298,7 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
               vec[3 * p] = vx; vec[3 * p + 1] = vy; vec[3 * p + 2] = vz;
               dist[p] = sqrt(d2);
               key[p] = segRow + (nSt - 1 - o);
+              own[p] = segRow + o;
               p++;
             }
           }
@@ -308,6 +323,7 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
             vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
             dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
             key[p] = b * nSt + (nSt - 1 - o);
+            own[p] = segRow + o;
             p++;
           }
           // Segments of the run's remaining bins start (empty) here.
@@ -320,7 +336,7 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
   // Pass 2: reverse. Centres ascend, so each segment is consumed in its own (ascending) order.
   for (let q = 0; q < p; q++) rev[q] = cursor[key[q]]++;
   offsets[n] = p;
-  return {
+  const list: NeighborList = {
     nAtoms: n,
     cutoff,
     count: p,
@@ -332,4 +348,5 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
     offsets,
     reverse: rev.subarray(0, p),
   };
+  return { list, reverseSegment: key.subarray(0, p), ownSegment: own.subarray(0, p), segmentCount: nSt * n };
 }

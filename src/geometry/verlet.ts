@@ -9,8 +9,9 @@
  * @module
  */
 import { StructureError } from '../errors.js';
-import { NeighborSearch } from './neighbors.js';
-import { checkCutoff, checkSystem, type NeighborSystem } from './prepare.js';
+import { binAtoms } from './binning.js';
+import { checkCutoff, checkSystem, prepareSystem, type NeighborSystem } from './prepare.js';
+import { searchPairs, type SearchOutput } from './search.js';
 import type { NeighborList } from './types.js';
 import { Workspace } from './workspace.js';
 
@@ -49,12 +50,16 @@ export class VerletNeighborList {
   /** Number of `update` calls served from the stored list without a search. */
   refreshCount = 0;
 
-  private readonly searcher: NeighborSearch;
+  private readonly binsPerCutoff: 1 | 2;
+  /** Buffers of the skin list (cutoff + skin) and of its search. */
+  private readonly skinOut = new Workspace();
+  private readonly skinScratch = new Workspace();
+  /** Buffers of the returned (compacted) list and of the compaction. */
   private readonly out = new Workspace();
   private readonly scratch = new Workspace();
   private readonly pbc: [boolean, boolean, boolean];
   private readonly n: number;
-  private skinList!: NeighborList;
+  private skin_!: SearchOutput;
   private refPositions!: Float64Array;
   private refCell!: Float64Array;
   private current!: NeighborList;
@@ -70,7 +75,7 @@ export class VerletNeighborList {
     checkCutoff(options.skin, 'skin');
     this.cutoff = options.cutoff;
     this.skin = options.skin;
-    this.searcher = new NeighborSearch({ cutoff: this.cutoff + this.skin, binsPerCutoff: options.binsPerCutoff });
+    this.binsPerCutoff = options.binsPerCutoff ?? 1;
     const { n, cell, pbc } = checkSystem(system);
     this.n = n;
     this.pbc = pbc;
@@ -124,7 +129,9 @@ export class VerletNeighborList {
   }
 
   private rebuild(positions: Float64Array, cell: Float64Array): void {
-    this.skinList = this.searcher.search({ positions, cell, pbc: this.pbc });
+    const sys = prepareSystem({ positions, cell, pbc: this.pbc }, this.cutoff + this.skin, this.skinScratch);
+    const grid = binAtoms(sys, this.binsPerCutoff, this.skinScratch);
+    this.skin_ = searchPairs(sys, grid, this.skinScratch, this.skinOut);
     this.refPositions = positions;
     this.refCell = Float64Array.from(cell);
     this.rebuildCount++;
@@ -135,14 +142,19 @@ export class VerletNeighborList {
    * Keep the stored pairs closer than the cutoff at `positions`. Vectors are
    * positions[j] − positions[i] + S·cell, evaluated so that j→i is exactly −(i→j): both
    * directions are kept or dropped together and `reverse` stays an involution.
+   *
+   * `reverse` is re-derived like in the search (see search.ts): dropping pairs in mirrored
+   * couples keeps every segment in ascending centre order, so per-segment cursors over the
+   * compacted list hand out reverse indices in one pass, with memory access local in space
+   * (segments are indexed by bin-sorted atom) instead of a random gather.
    */
   private compact(positions: ArrayLike<number>, cell: Float64Array): NeighborList {
-    const L = this.skinList;
+    const { list: L, reverseSegment, ownSegment, segmentCount } = this.skin_;
     const n = this.n;
     const m = L.count;
-    const sNbr = L.neighbors, sSh = L.shifts, sRev = L.reverse, sOff = L.offsets;
-    const newIndex = this.scratch.int32('newIndex', m);
+    const sNbr = L.neighbors, sSh = L.shifts, sOff = L.offsets;
     const oldIndex = this.scratch.int32('oldIndex', m);
+    const cursor = this.scratch.int32('segmentCursor', segmentCount);
     const cen = this.out.int32('centers', m);
     const nbr = this.out.int32('neighbors', m);
     const sh = this.out.int32('shifts', 3 * m);
@@ -152,10 +164,17 @@ export class VerletNeighborList {
     const c0 = cell[0], c1 = cell[1], c2 = cell[2], c3 = cell[3], c4 = cell[4], c5 = cell[5], c6 = cell[6], c7 = cell[7], c8 = cell[8];
     const cut2 = this.cutoff * this.cutoff;
     let k = 0;
+    let lastSeg = -1;
     for (let i = 0; i < n; i++) {
       offsets[i] = k;
       const xi = +positions[3 * i], yi = +positions[3 * i + 1], zi = +positions[3 * i + 2];
       for (let p = sOff[i], e = sOff[i + 1]; p < e; p++) {
+        const seg = ownSegment[p];
+        if (seg !== lastSeg) {
+          // The segment's kept pairs (if any) start at the current compacted index.
+          cursor[seg] = k;
+          lastSeg = seg;
+        }
         const j = sNbr[p];
         const sx = sSh[3 * p], sy = sSh[3 * p + 1], sz = sSh[3 * p + 2];
         const dx = positions[3 * j] - xi + (sx * c0 + sy * c3 + sz * c6);
@@ -163,18 +182,20 @@ export class VerletNeighborList {
         const dz = positions[3 * j + 2] - zi + (sx * c2 + sy * c5 + sz * c8);
         const d2 = dx * dx + dy * dy + dz * dz;
         // Branch-free compaction: always write slot k, advance only when the pair is kept.
-        cen[k] = i; nbr[k] = j;
+        nbr[k] = j;
         sh[3 * k] = sx; sh[3 * k + 1] = sy; sh[3 * k + 2] = sz;
         vec[3 * k] = dx; vec[3 * k + 1] = dy; vec[3 * k + 2] = dz;
         dist[k] = Math.sqrt(d2);
-        newIndex[p] = k;
         oldIndex[k] = p;
         k += +(d2 < cut2);
       }
     }
     offsets[n] = k;
+    for (let i = 0; i < n; i++) {
+      for (let q = offsets[i], e = offsets[i + 1]; q < e; q++) cen[q] = i;
+    }
     const rev = this.out.int32('reverse', Math.max(k, 1)).subarray(0, k);
-    for (let q = 0; q < k; q++) rev[q] = newIndex[sRev[oldIndex[q]]];
+    for (let q = 0; q < k; q++) rev[q] = cursor[reverseSegment[oldIndex[q]]]++;
     return {
       nAtoms: n,
       cutoff: this.cutoff,

@@ -1,0 +1,269 @@
+/**
+ * Neighbour-search benchmark: `npx tsx bench/neighbors.ts` (or `npm run bench:neighbors`).
+ *
+ * Times equiforce's cell-list search (cutoff 6 Å, full list with i, j, S, D, d, offsets and
+ * reverse) on standard systems: FCC Cu and a liquid-like random box at the same density from
+ * 500 to 256,000 atoms, a strongly skewed triclinic cell, a slab with vacuum and a 10,000-atom
+ * open cluster. For each it reports the median time and pairs/s of a one-shot `neighborList`
+ * (fresh output arrays every call) and of a reused `NeighborSearch` (warm buffers), memory,
+ * first call vs warm call (in a fresh process), Verlet-skin refresh vs rebuild, and baselines
+ * measured in the same run: ASE's primitive_neighbor_list (timed inside /usr/bin/python3,
+ * skipped when ASE is not importable) and kd-tree-javascript for the open cluster.
+ *
+ * Options: --quick (systems up to 32,000 atoms), --no-ase, --first-call <name> (internal).
+ * Writes bench/results/neighbors.json and bench/results/neighbors.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import kdTreeModule from 'kd-tree-javascript';
+import { neighborList, NeighborSearch, VerletNeighborList, type NeighborList } from '../src/geometry/index.js';
+import { sampleMemory, tryGc, viewBytes } from './lib/memory.js';
+import { markdownTable, writeJson, writeText } from './lib/report.js';
+import { cluster, fccCu, randomBox, rng, skewedBox, slab, type BenchSystem } from './lib/systems.js';
+import { median, repeatsFor, timeOnce, timeRepeated } from './lib/timing.js';
+
+const { kdTree } = kdTreeModule;
+const CUTOFF = 6;
+const SKIN = 1;
+const here = dirname(fileURLToPath(import.meta.url));
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const noAse = argv.includes('--no-ase');
+
+function systemByName(name: string): BenchSystem {
+  const [kind, sizeText] = [name.replace(/-\d+$/, ''), name.match(/(\d+)$/)?.[1] ?? '0'];
+  const n = Number(sizeText);
+  switch (kind) {
+    case 'fcc-cu': return fccCu(Math.round(Math.cbrt(n / 4)));
+    case 'random-box': return randomBox(n);
+    case 'skewed-triclinic': return skewedBox(n);
+    case 'slab': return slab(Math.round(Math.sqrt(n / 20)), 5);
+    case 'cluster': return cluster(n);
+    default: throw new Error(`unknown system ${name}`);
+  }
+}
+
+function listBytes(nl: NeighborList): number {
+  return viewBytes([nl.centers, nl.neighbors, nl.shifts, nl.vectors, nl.distances, nl.offsets, nl.reverse]);
+}
+
+/** Child mode: first call in a fresh process vs the following warm calls. */
+function firstCallChild(name: string): void {
+  const sys = systemByName(name);
+  const first = timeOnce(() => neighborList(sys, { cutoff: CUTOFF }));
+  const warm = timeRepeated(() => neighborList(sys, { cutoff: CUTOFF }), sys.positions.length > 3 * 100_000 ? 3 : 5);
+  const search = new NeighborSearch({ cutoff: CUTOFF });
+  const sFirst = timeOnce(() => search.search(sys));
+  const sWarm = timeRepeated(() => search.search(sys), 5);
+  process.stdout.write(JSON.stringify({
+    firstMs: first.ms, warmMs: median(warm.times), searchFirstMs: sFirst.ms, searchWarmMs: median(sWarm.times),
+    count: first.result.count,
+  }));
+}
+
+interface AseResult { count?: number; times_ms?: number[]; error?: string; ase_version?: string }
+
+function runAse(sys: BenchSystem, repeats: number): AseResult {
+  const dir = mkdtempSync(join(tmpdir(), 'equiforce-bench-'));
+  try {
+    const posFile = join(dir, 'positions.f64');
+    writeFileSync(posFile, Buffer.from(sys.positions.buffer, sys.positions.byteOffset, sys.positions.byteLength));
+    // ASE wants a non-singular cell even for open axes: use the bounding box there.
+    const cell = sys.cell ? Array.from(sys.cell) : [0, 0, 0, 0, 0, 0, 0, 0, 0];
+    for (let k = 0; k < 3; k++) {
+      const zero = cell[3 * k] === 0 && cell[3 * k + 1] === 0 && cell[3 * k + 2] === 0;
+      if (zero) {
+        let lo = Infinity, hi = -Infinity;
+        for (let i = 0; i < sys.positions.length / 3; i++) { lo = Math.min(lo, sys.positions[3 * i + k]); hi = Math.max(hi, sys.positions[3 * i + k]); }
+        cell[3 * k + k] = hi - lo + 1;
+      }
+    }
+    const req = join(dir, 'request.json');
+    writeFileSync(req, JSON.stringify({ positions_file: posFile, cell, pbc: sys.pbc, cutoff: CUTOFF, repeats }));
+    const res = spawnSync('/usr/bin/python3', [join(here, 'lib', 'ase_neighbors.py'), req], { encoding: 'utf8', timeout: 600_000, maxBuffer: 1 << 20 });
+    if (res.error) return { error: String(res.error) };
+    if (res.status !== 0) return { error: res.stderr.trim().split('\n').slice(-1)[0] ?? `exit ${res.status}` };
+    return JSON.parse(res.stdout.trim().split('\n').slice(-1)[0]) as AseResult;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** kd-tree-javascript baseline: the full list (i, j, d) from radius queries. */
+function kdTreePairs(sys: BenchSystem): number {
+  type P = { x: number; y: number; z: number; i: number };
+  const pts: P[] = [];
+  const n = sys.positions.length / 3;
+  for (let i = 0; i < n; i++) pts.push({ x: sys.positions[3 * i], y: sys.positions[3 * i + 1], z: sys.positions[3 * i + 2], i });
+  const metric = (a: P, b: P) => (a.x - b.x) ** 2 + (a.y - b.y) ** 2 + (a.z - b.z) ** 2;
+  const tree = new kdTree(pts.slice(), metric, ['x', 'y', 'z']);
+  let count = 0;
+  const c2 = CUTOFF * CUTOFF;
+  for (const p of pts) {
+    // maxNodes bounds the result heap: far above the ~80 neighbours at this density.
+    for (const [node, d2] of tree.nearest(p, 400, c2)) if (d2 < c2 && node.i !== p.i) count++;
+  }
+  return count;
+}
+
+function displaced(positions: Float64Array, step: number, seed: number): Float64Array {
+  const r = rng(seed);
+  const out = Float64Array.from(positions);
+  for (let k = 0; k < out.length; k++) out[k] += step * (2 * r() - 1);
+  return out;
+}
+
+interface Row {
+  system: string; atoms: number; pbc: string; pairs: number; pairsPerAtom: number;
+  oneShotMs: number; oneShotMPairsPerS: number; reuseMs: number; reuseMPairsPerS: number; repeats: number;
+  listMiB: number; maxRssMiB: number;
+  skinRebuildMs?: number; skinRefreshMs?: number; skinRefreshOverRebuild?: number;
+  aseMs?: number; aseNote?: string; speedupVsAse?: number;
+  kdTreeMs?: number; speedupVsKdTree?: number;
+}
+
+function benchSystem(sys: BenchSystem, withSkin: boolean, aseRepeats: number): Row {
+  const n = sys.positions.length / 3;
+  tryGc();
+  // One-shot: fresh arrays each call (page faults included).
+  const probe = timeOnce(() => neighborList(sys, { cutoff: CUTOFF }));
+  const repeats = repeatsFor(probe.ms, 2500, 3, 25);
+  const one = timeRepeated(() => neighborList(sys, { cutoff: CUTOFF }), repeats);
+  const count = one.result.count;
+  const bytes = listBytes(one.result);
+  // Reused buffers.
+  const search = new NeighborSearch({ cutoff: CUTOFF });
+  search.search(sys);
+  const reuse = timeRepeated(() => search.search(sys), repeats);
+  if (reuse.result.count !== count) throw new Error(`${sys.name}: NeighborSearch found ${reuse.result.count} pairs, neighborList ${count}`);
+  search.release();
+  const row: Row = {
+    system: sys.name, atoms: n, pbc: sys.pbc.map((p) => (p ? 'T' : 'F')).join(''), pairs: count, pairsPerAtom: count / n,
+    oneShotMs: median(one.times), oneShotMPairsPerS: count / median(one.times) / 1e3,
+    reuseMs: median(reuse.times), reuseMPairsPerS: count / median(reuse.times) / 1e3, repeats,
+    listMiB: bytes / 2 ** 20, maxRssMiB: sampleMemory().maxRssMiB,
+  };
+  if (withSkin) {
+    const verlet = new VerletNeighborList(sys, { cutoff: CUTOFF, skin: SKIN });
+    const kick = Float64Array.from(sys.positions);
+    const rebuildTimes: number[] = [];
+    const refreshTimes: number[] = [];
+    const skinRepeats = n > 100_000 ? 3 : 5;
+    for (let r = 0; r < skinRepeats; r++) {
+      // Refresh: every atom moves a little (< skin/2) from the positions of the last build.
+      const small = displaced(kick, 0.05, 100 + r);
+      const before = verlet.rebuildCount;
+      refreshTimes.push(timeOnce(() => verlet.update(small)).ms);
+      if (verlet.rebuildCount !== before) throw new Error('refresh rebuilt');
+      // Rebuild: one atom jumps by more than skin/2.
+      kick[0] = sys.positions[0] + (r % 2 ? 0.8 : -0.8) * SKIN;
+      rebuildTimes.push(timeOnce(() => verlet.update(kick)).ms);
+      if (verlet.rebuildCount !== before + 1) throw new Error('rebuild not triggered');
+    }
+    row.skinRebuildMs = median(rebuildTimes);
+    row.skinRefreshMs = median(refreshTimes);
+    row.skinRefreshOverRebuild = row.skinRefreshMs / row.skinRebuildMs;
+  }
+  if (aseRepeats > 0 && !noAse) {
+    const ase = runAse(sys, aseRepeats);
+    if (ase.error) row.aseNote = ase.error;
+    else if (ase.times_ms) {
+      row.aseMs = median(ase.times_ms);
+      row.speedupVsAse = row.aseMs / row.oneShotMs;
+      if (ase.count !== count) row.aseNote = `ASE found ${ase.count} pairs vs ${count}`;
+    }
+  }
+  return row;
+}
+
+function main(): void {
+  const fcIndex = argv.indexOf('--first-call');
+  if (fcIndex >= 0) {
+    firstCallChild(argv[fcIndex + 1]);
+    return;
+  }
+  const started = new Date();
+  const load0 = loadavg();
+  const sizes = quick ? [500, 4000, 32000] : [500, 4000, 32000, 256000];
+  const systems: { sys: BenchSystem; skin: boolean; ase: number }[] = [];
+  for (const n of sizes) {
+    systems.push({ sys: fccCu(Math.round(Math.cbrt(n / 4))), skin: n >= 4000, ase: n <= 32000 ? (n <= 4000 ? 3 : 1) : 0 });
+    systems.push({ sys: randomBox(n), skin: n >= 4000, ase: n <= 32000 ? (n <= 4000 ? 3 : 1) : 0 });
+  }
+  systems.push({ sys: skewedBox(32000), skin: false, ase: 1 });
+  systems.push({ sys: slab(20, 5), skin: false, ase: 1 });
+  systems.push({ sys: cluster(10000), skin: false, ase: 1 });
+
+  const rows: Row[] = [];
+  for (const { sys, skin, ase } of systems) {
+    const row = benchSystem(sys, skin, ase);
+    if (sys.name.startsWith('cluster')) {
+      const kd = timeOnce(() => kdTreePairs(sys));
+      if (kd.result !== row.pairs) throw new Error(`kd-tree found ${kd.result} pairs, cell list ${row.pairs}`);
+      row.kdTreeMs = kd.ms;
+      row.speedupVsKdTree = kd.ms / row.oneShotMs;
+    }
+    rows.push(row);
+    console.log(
+      `${row.system.padEnd(24)} ${String(row.atoms).padStart(7)} atoms ${String(row.pairs).padStart(9)} pairs  ` +
+        `one-shot ${row.oneShotMs.toFixed(1)} ms (${row.oneShotMPairsPerS.toFixed(1)} M/s)  reuse ${row.reuseMs.toFixed(1)} ms (${row.reuseMPairsPerS.toFixed(1)} M/s)` +
+        (row.skinRefreshOverRebuild !== undefined ? `  skin refresh/rebuild ${(100 * row.skinRefreshOverRebuild).toFixed(1)}%` : '') +
+        (row.aseMs !== undefined ? `  ASE ${row.aseMs.toFixed(0)} ms (×${row.speedupVsAse!.toFixed(1)})` : row.aseNote ? `  ASE: ${row.aseNote}` : '') +
+        (row.kdTreeMs !== undefined ? `  kd-tree ${row.kdTreeMs.toFixed(0)} ms (×${row.speedupVsKdTree!.toFixed(1)})` : ''),
+    );
+  }
+
+  // First call vs warm call, each in a fresh process so the JIT starts cold.
+  const firstCall: Record<string, unknown>[] = [];
+  for (const name of quick ? ['random-box-32000'] : ['random-box-32000', 'random-box-256000', 'fcc-cu-32000']) {
+    const res = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--first-call', name], { encoding: 'utf8', timeout: 600_000 });
+    if (res.status !== 0) throw new Error(`first-call child failed: ${res.stderr}`);
+    const r = JSON.parse(res.stdout) as { firstMs: number; warmMs: number; searchFirstMs: number; searchWarmMs: number; count: number };
+    firstCall.push({ system: name, ...r, firstOverWarm: r.firstMs / r.warmMs });
+    console.log(`${name}: first call ${r.firstMs.toFixed(1)} ms, warm ${r.warmMs.toFixed(1)} ms (×${(r.firstMs / r.warmMs).toFixed(2)}); NeighborSearch first ${r.searchFirstMs.toFixed(1)} ms, warm ${r.searchWarmMs.toFixed(1)} ms`);
+  }
+
+  const meta = {
+    date: started.toISOString(), node: process.version, cpu: cpus()[0]?.model, cores: cpus().length,
+    loadAverageAtStart: load0, loadAverageAtEnd: loadavg(), cutoffA: CUTOFF, skinA: SKIN,
+    note: 'Single thread. The machine (2 cores) was shared with other jobs during the run; wall-clock times include that contention.',
+  };
+  writeJson(join(here, 'results', 'neighbors.json'), { meta, rows, firstCall });
+
+  const md = [
+    '# Neighbour search benchmark',
+    '',
+    `Run ${meta.date} on ${meta.cpu} (${meta.cores} cores), Node ${meta.node}, cutoff ${CUTOFF} Å, full list (i, j, S, D, d, offsets, reverse).`,
+    `Load average at start ${load0.map((x) => x.toFixed(2)).join(' / ')}, at end ${meta.loadAverageAtEnd.map((x) => x.toFixed(2)).join(' / ')}. ${meta.note}`,
+    '',
+    'one-shot = `neighborList()` (fresh output arrays each call, page faults included); reuse = `NeighborSearch.search()` with warm buffers. Times are medians.',
+    '',
+    markdownTable(
+      ['system', 'atoms', 'pbc', 'pairs', 'pairs/atom', 'one-shot ms', 'M pairs/s', 'reuse ms', 'M pairs/s (reuse)', 'list MiB', 'peak RSS MiB', 'ASE ms', '× vs ASE', 'kd-tree ms', '× vs kd-tree'],
+      rows.map((r) => [r.system, r.atoms, r.pbc, r.pairs, r.pairsPerAtom, r.oneShotMs, r.oneShotMPairsPerS, r.reuseMs, r.reuseMPairsPerS, r.listMiB, r.maxRssMiB,
+        r.aseMs ?? (r.aseNote ? 'skipped' : NaN), r.speedupVsAse ?? NaN, r.kdTreeMs ?? NaN, r.speedupVsKdTree ?? NaN]),
+    ),
+    '',
+    `## Verlet skin list (cutoff ${CUTOFF} Å, skin ${SKIN} Å)`,
+    '',
+    markdownTable(
+      ['system', 'rebuild ms', 'refresh ms', 'refresh / rebuild'],
+      rows.filter((r) => r.skinRebuildMs !== undefined).map((r) => [r.system, r.skinRebuildMs!, r.skinRefreshMs!, `${(100 * r.skinRefreshOverRebuild!).toFixed(1)} %`]),
+    ),
+    '',
+    '## First call (fresh process) vs warm call',
+    '',
+    markdownTable(
+      ['system', 'first ms', 'warm ms', 'first / warm', 'NeighborSearch first ms', 'NeighborSearch warm ms'],
+      firstCall.map((f) => [f.system as string, f.firstMs as number, f.warmMs as number, f.firstOverWarm as number, f.searchFirstMs as number, f.searchWarmMs as number]),
+    ),
+    '',
+  ].join('\n');
+  writeText(join(here, 'results', 'neighbors.md'), md);
+  console.log('wrote bench/results/neighbors.json and bench/results/neighbors.md');
+}
+
+main();
