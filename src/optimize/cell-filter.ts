@@ -119,7 +119,7 @@ export class FrechetCellFilter extends StructureTarget {
     // G = W·D⁻ᵀ = −dH/dD
     const dinv = inverse3(d);
     let g = new Float64Array(9);
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) g[3 * i + j] = virial[3 * i] * dinv[j] + virial[3 * i + 1] * dinv[3 + j] + virial[3 * i + 2] * dinv[6 + j];
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) g[3 * i + j] = virial[3 * i] * dinv[3 * j] + virial[3 * i + 1] * dinv[3 * j + 1] + virial[3 * i + 2] * dinv[3 * j + 2];
     if (this.hydrostatic) {
       const tr = (g[0] + g[4] + g[8]) / 3;
       g = Float64Array.from([tr, 0, 0, 0, tr, 0, 0, 0, tr]);
