@@ -99,7 +99,13 @@ export interface SearchOutput {
  * Run the traversal. Output arrays come from `out` (reused between calls) and are views of
  * exactly `count` pairs; `scratch` provides temporaries.
  */
-export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspace, out: Workspace): SearchOutput {
+export function searchPairs(
+  sys: PreparedSystem,
+  grid: BinGrid,
+  scratch: Workspace,
+  out: Workspace,
+  trackSegments = false,
+): SearchOutput {
   const { n, cutoff, pbc, work, wrapped, image } = sys;
   const { counts, reach, start, order, binOf } = grid;
   const [n0, n1, n2] = counts;
@@ -212,7 +218,7 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
   // (neighbour's sorted index, opposite offset); cursor[a·nSt + o] records where segment (a, o)
   // starts. A segment is the part of a run that lies in one bin.
   let key = scratch.int32('reverseKey', cap);
-  let own = scratch.int32('ownSegment', cap);
+  let own = scratch.int32('ownSegment', trackSegments ? cap : 0);
   let maxRun = 0;
   for (let bin = 0; bin + w0 <= grid.nBins + w0; bin++) {
     const hi = Math.min(bin + w0, grid.nBins);
@@ -229,7 +235,7 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
       sh = out.int32('shifts', 3 * cap, 3 * p); vec = out.float64('vectors', 3 * cap, 3 * p);
       dist = out.float64('distances', cap, p); rev = out.int32('reverse', cap, p);
       key = scratch.int32('reverseKey', cap, p);
-      own = scratch.int32('ownSegment', cap, p);
+      if (trackSegments) own = scratch.int32('ownSegment', cap, p);
     }
     const x = bin % n0;
     const y = Math.floor(bin / n0) % n1;
@@ -280,12 +286,12 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
             const dx = pos[3 * b] + vx - pax;
             const dy = pos[3 * b + 1] + vy - pay;
             const dz = pos[3 * b + 2] + vz - paz;
-            cen[p] = i; nbr[p] = order[b];
+            nbr[p] = order[b];
             sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
             vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
             dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
             key[p] = b * nSt + (nSt - 1 - o);
-            own[p] = segRow + o;
+            if (trackSegments) own[p] = segRow + o;
             p++;
           }
           // The centre's own image (own bin, non-zero image): D = v exactly.
@@ -293,12 +299,12 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
             const d2 = vx * vx + vy * vy + vz * vz;
             if (d2 < c2) {
               while (a >= segEnd) { o++; segEnd = start[binLo + o - oRow - rDx[r] + 1]; cursor[segRow + o] = p; }
-              cen[p] = i; nbr[p] = i;
+              nbr[p] = i;
               sh[3 * p] = sx - kix; sh[3 * p + 1] = sy - kiy; sh[3 * p + 2] = sz - kiz;
               vec[3 * p] = vx; vec[3 * p + 1] = vy; vec[3 * p + 2] = vz;
               dist[p] = sqrt(d2);
               key[p] = segRow + (nSt - 1 - o);
-              own[p] = segRow + o;
+              if (trackSegments) own[p] = segRow + o;
               p++;
             }
           }
@@ -318,12 +324,12 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
             const dx = pos[3 * b] - tx;
             const dy = pos[3 * b + 1] - ty;
             const dz = pos[3 * b + 2] - tz;
-            cen[p] = i; nbr[p] = order[b];
+            nbr[p] = order[b];
             sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
             vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
             dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
             key[p] = b * nSt + (nSt - 1 - o);
-            own[p] = segRow + o;
+            if (trackSegments) own[p] = segRow + o;
             p++;
           }
           // Segments of the run's remaining bins start (empty) here.
@@ -333,8 +339,18 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
       }
     }
   }
+  offsets[n] = p;
+  // Centres, sequentially (cheaper here than one more store per pair in the scan above).
+  for (let i = 0; i < n; i++) {
+    for (let q = offsets[i], e = offsets[i + 1]; q < e; q++) cen[q] = i;
+  }
   // Pass 2: reverse. Centres ascend, so each segment is consumed in its own (ascending) order.
-  for (let q = 0; q < p; q++) rev[q] = cursor[key[q]]++;
+  // Blocks are visited in bin order so the cursors touched (indexed by bin-sorted atom) stay
+  // local in memory; within a bin, bin order is ascending index, which is all the order needs.
+  for (let s = 0; s < n; s++) {
+    const i = order[s];
+    for (let q = offsets[i], e = offsets[i + 1]; q < e; q++) rev[q] = cursor[key[q]]++;
+  }
   offsets[n] = p;
   const list: NeighborList = {
     nAtoms: n,
@@ -348,5 +364,5 @@ export function searchPairs(sys: PreparedSystem, grid: BinGrid, scratch: Workspa
     offsets,
     reverse: rev.subarray(0, p),
   };
-  return { list, reverseSegment: key.subarray(0, p), ownSegment: own.subarray(0, p), segmentCount: nSt * n };
+  return { list, reverseSegment: key.subarray(0, p), ownSegment: trackSegments ? own.subarray(0, p) : own, segmentCount: nSt * n };
 }

@@ -131,7 +131,7 @@ export class VerletNeighborList {
   private rebuild(positions: Float64Array, cell: Float64Array): void {
     const sys = prepareSystem({ positions, cell, pbc: this.pbc }, this.cutoff + this.skin, this.skinScratch);
     const grid = binAtoms(sys, this.binsPerCutoff, this.skinScratch);
-    this.skin_ = searchPairs(sys, grid, this.skinScratch, this.skinOut);
+    this.skin_ = searchPairs(sys, grid, this.skinScratch, this.skinOut, true);
     this.refPositions = positions;
     this.refCell = Float64Array.from(cell);
     this.rebuildCount++;
