@@ -60,6 +60,8 @@ export class VerletNeighborList {
   private readonly pbc: [boolean, boolean, boolean];
   private readonly n: number;
   private skin_!: SearchOutput;
+  /** Bin order of the atoms at the last build (original index per sorted position). */
+  private binOrder!: Int32Array;
   private refPositions!: Float64Array;
   private refCell!: Float64Array;
   private current!: NeighborList;
@@ -132,6 +134,7 @@ export class VerletNeighborList {
     const sys = prepareSystem({ positions, cell, pbc: this.pbc }, this.cutoff + this.skin, this.skinScratch);
     const grid = binAtoms(sys, this.binsPerCutoff, this.skinScratch);
     this.skin_ = searchPairs(sys, grid, this.skinScratch, this.skinOut, true);
+    this.binOrder = grid.order;
     this.refPositions = positions;
     this.refCell = Float64Array.from(cell);
     this.rebuildCount++;
@@ -195,7 +198,12 @@ export class VerletNeighborList {
       for (let q = offsets[i], e = offsets[i + 1]; q < e; q++) cen[q] = i;
     }
     const rev = this.out.int32('reverse', Math.max(k, 1)).subarray(0, k);
-    for (let q = 0; q < k; q++) rev[q] = cursor[reverseSegment[oldIndex[q]]]++;
+    // Centres in bin order, so the cursors (indexed by bin-sorted atom) are touched locally.
+    const order = this.binOrder;
+    for (let s = 0; s < n; s++) {
+      const i = order[s];
+      for (let q = offsets[i], e = offsets[i + 1]; q < e; q++) rev[q] = cursor[reverseSegment[oldIndex[q]]]++;
+    }
     return {
       nAtoms: n,
       cutoff: this.cutoff,
