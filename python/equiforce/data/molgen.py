@@ -116,6 +116,31 @@ def _noisy(pos: np.ndarray, sigma: float, rng: np.random.Generator, min_dist: fl
     return pos + rng.normal(scale=sigma / 4, size=pos.shape)
 
 
+def has_coordinate_ties(positions: np.ndarray) -> bool:
+    """True if two atoms share an exact x, y or z value (also after float32 rounding)."""
+    for p in (np.asarray(positions, dtype=np.float64), np.asarray(positions, dtype=np.float32)):
+        for k in range(3):
+            if (np.diff(np.sort(p[:, k])) == 0).any():
+                return True
+    return False
+
+
+def label(xtb: Xtb, symbols, positions: np.ndarray, charge: int, multiplicity: int, seed: int) -> tuple:
+    """(positions, Label). xtb 6.5's GFN2 gradient is wrong when two atoms share an exact Cartesian
+    coordinate (e.g. axis-aligned RDKit geometries of small molecules; found by finite differences in
+    tests/test_data_xtb.py). Such geometries are rotated by a seeded random rotation first; the frame is
+    stored in that orientation (the model is rotation-equivariant)."""
+    positions = np.asarray(positions, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    while has_coordinate_ties(positions):
+        q, r = np.linalg.qr(rng.normal(size=(3, 3)))
+        q = q * np.sign(np.diag(r))
+        if np.linalg.det(q) < 0:
+            q[:, 0] *= -1
+        positions = positions @ q.T
+    return positions, xtb.singlepoint(symbols, positions, charge, multiplicity)
+
+
 def generate_species(sp: Species, xtb: Xtb, seed: int) -> tuple:
     """Labelled frames of one species and a stats dict."""
     rng = np.random.default_rng(seed)
@@ -148,9 +173,9 @@ def generate_species(sp: Species, xtb: Xtb, seed: int) -> tuple:
     numbers = np.array([Chem.GetPeriodicTable().GetAtomicNumber(s) for s in symbols])
     group = group_key(sp.smiles)
     frames = []
-    for kind, pos in geoms:
+    for n, (kind, pos) in enumerate(geoms):
         try:
-            lab = xtb.singlepoint(symbols, pos, q, m)
+            pos, lab = label(xtb, symbols, pos, q, m, seed + 100 + n)
         except XtbError:
             stats["label_failed"] += 1
             continue
@@ -185,14 +210,27 @@ def run(out: str, cache: str, limit: Optional[int] = None, seed: int = BASE_SEED
     return assemble(cache, [sp.index for sp in species], out)
 
 
-def assemble(cache: str, indices: list, out: Optional[str]) -> FrameSet:
+def assemble(cache: str, indices: list, out: Optional[str], repair: bool = True) -> FrameSet:
+    """Joins the per-species caches; with ``repair``, frames cached before the coordinate-tie guard
+    (``label``) are relabelled in a rotated orientation."""
     frames, stats = [], {}
+    xtb = Xtb() if repair else None
+    from rdkit import Chem
+
+    table = Chem.GetPeriodicTable()
     for i in indices:
         fs = FrameSet.load(os.path.join(cache, f"{i:04d}.npz"))
         with np.load(os.path.join(cache, f"{i:04d}.npz")) as f:
             for k, v in json.loads(str(f["stats"])).items():
                 stats[k] = stats.get(k, 0) + v
-        frames += [fs.frame(j) for j in range(len(fs))]
+        for j in range(len(fs)):
+            f = fs.frame(j)
+            if repair and has_coordinate_ties(f.positions):
+                symbols = [table.GetElementSymbol(int(z)) for z in f.numbers]
+                f.positions, lab = label(xtb, symbols, f.positions, f.charge, f.spin, BASE_SEED + 7919 * i + j)
+                f.energy, f.forces = lab.energy_eV, lab.forces_eV_per_A
+                stats["relabelled_ties"] = stats.get("relabelled_ties", 0) + 1
+            frames.append(f)
     arrays = pack(frames, "mol")
     result = FrameSet(arrays)
     if out:

@@ -114,9 +114,16 @@ class Xtb:
         return out
 
     @staticmethod
-    def _spin_args(charge: int, multiplicity: int) -> list:
+    def _spin_args(symbols: Sequence[str], charge: int, multiplicity: int) -> list:
+        """--chrg/--uhf, after checking that the electron count fits the multiplicity (xtb itself would
+        silently smear an odd electron over a closed-shell calculation)."""
+        from ase.data import atomic_numbers
+
         if multiplicity < 1:
             raise ValueError(f"multiplicity must be >= 1, got {multiplicity}")
+        electrons = sum(atomic_numbers[s] for s in symbols) - int(charge)
+        if electrons < 0 or (electrons - (multiplicity - 1)) % 2:
+            raise ValueError(f"{electrons} electrons cannot have multiplicity {multiplicity}")
         return ["--chrg", str(int(charge)), "--uhf", str(int(multiplicity) - 1)]
 
     def singlepoint(self, symbols: Sequence[str], positions: np.ndarray, charge: int = 0,
@@ -125,7 +132,7 @@ class Xtb:
         positions = np.asarray(positions, dtype=np.float64)
         with tempfile.TemporaryDirectory(prefix="xtb-sp-") as d:
             write_xyz(os.path.join(d, "coord.xyz"), symbols, positions)
-            self._run(d, ["coord.xyz", "--grad", *self._spin_args(charge, multiplicity)])
+            self._run(d, ["coord.xyz", "--grad", *self._spin_args(symbols, charge, multiplicity)])
             with open(os.path.join(d, "energy")) as f:
                 e = parse_energy(f.read())
             with open(os.path.join(d, "gradient")) as f:
@@ -141,7 +148,7 @@ class Xtb:
         """GFN2-xTB geometry optimisation; returns positions (Å)."""
         with tempfile.TemporaryDirectory(prefix="xtb-opt-") as d:
             write_xyz(os.path.join(d, "coord.xyz"), symbols, np.asarray(positions, dtype=np.float64))
-            self._run(d, ["coord.xyz", "--opt", level, *self._spin_args(charge, multiplicity)])
+            self._run(d, ["coord.xyz", "--opt", level, *self._spin_args(symbols, charge, multiplicity)])
             return read_xyz_frames(os.path.join(d, "xtbopt.xyz"))[-1]
 
     def md(self, symbols: Sequence[str], positions: np.ndarray, masses_amu: np.ndarray, *, charge: int = 0,
@@ -168,7 +175,7 @@ class Xtb:
             with open(os.path.join(d, "md.inp"), "w") as f:
                 f.write(f"$md\n   temp={temperature_K:.2f}\n   time={time_ps:.4f}\n   dump={dump_fs:.2f}\n"
                         f"   step={step_fs:.3f}\n   hmass=1\n   shake=0\n   nvt=true\n   restart=true\n$end\n")
-            args = ["coord.xyz", "--md", "--input", "md.inp", *self._spin_args(charge, multiplicity)]
+            args = ["coord.xyz", "--md", "--input", "md.inp", *self._spin_args(symbols, charge, multiplicity)]
             if method == "gfnff":
                 args.insert(1, "--gfnff")
             elif method != "gfn2":

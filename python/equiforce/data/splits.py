@@ -1,0 +1,92 @@
+"""Train/validation/test splits by group (molecule SMILES or composition), never by frame.
+
+``split_groups`` shuffles the sorted unique group names with a seeded generator and cuts them by
+fractions; groups listed in ``force_train`` (e.g. the pure elements of the metal task, which every
+alloy needs) always go to training. Splits are stored as JSON ``{task: {train|val|test: [groups]}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+
+SPLITS = ("train", "val", "test")
+
+
+def split_groups(groups: Iterable[str], fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0,
+                 force_train: Optional[Iterable[str]] = None) -> dict:
+    if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-9 or min(fractions) < 0:
+        raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {fractions}")
+    names = sorted(set(groups))
+    forced = sorted(set(force_train or []) & set(names))
+    free = [g for g in names if g not in forced]
+    order = np.random.default_rng(seed).permutation(len(free))
+    free = [free[i] for i in order]
+    n_val = int(round(fractions[1] * len(names)))
+    n_test = int(round(fractions[2] * len(names)))
+    n_val, n_test = min(n_val, len(free)), min(n_test, max(len(free) - n_val, 0))
+    val, test, train = free[:n_val], free[n_val:n_val + n_test], free[n_val + n_test:] + forced
+    return {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
+
+
+def frame_indices(frame_groups: Sequence[str], split: dict) -> dict:
+    """{split name: frame indices} for the frames' group names."""
+    where = {g: name for name in SPLITS for g in split[name]}
+    missing = sorted({str(g) for g in frame_groups} - set(where))
+    if missing:
+        raise KeyError(f"frames of groups missing from the split: {missing[:5]}")
+    out = {name: [] for name in SPLITS}
+    for i, g in enumerate(frame_groups):
+        out[where[str(g)]].append(i)
+    return {k: np.array(v, dtype=np.int64) for k, v in out.items()}
+
+
+def save(path: str, splits: dict) -> None:
+    with open(path, "w") as f:
+        json.dump(splits, f, indent=1)
+        f.write("\n")
+
+
+def load(path: str) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+def make_splits(data_dir: str, seed: int = 0, fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> dict:
+    """Splits for ``mol.npz`` (by canonical SMILES) and ``metal.npz`` (by nominal composition; the pure
+    elements always train), with frame/atom counts per split under ``sizes``."""
+    import os
+
+    from .store import FrameSet
+
+    out: dict = {"seed": seed, "fractions": list(fractions), "sizes": {}}
+    for task, forced in (("mol", None), ("metal", {"Al", "Cu", "Ag", "Au", "Ni", "Pd", "Pt"})):
+        fs = FrameSet.load(os.path.join(data_dir, f"{task}.npz"))
+        names = fs.group_names()
+        split = split_groups(names, fractions, seed, force_train=forced)
+        idx = frame_indices(names, split)
+        out[task] = split
+        out["sizes"][task] = {s: {"groups": len(split[s]), "frames": int(len(idx[s])),
+                                  "atoms": int(fs.a["natoms"][idx[s]].sum())} for s in SPLITS}
+    return out
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Write data/splits.json (by molecule / composition).")
+    ap.add_argument("--data", default="../data")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    import os
+
+    s = make_splits(args.data, args.seed)
+    save(os.path.join(args.data, "splits.json"), s)
+    print(json.dumps(s["sizes"], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

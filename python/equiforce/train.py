@@ -1,0 +1,360 @@
+"""Train equiforce's own eSEN/UMA-style model on the ``mol`` (GFN2-xTB) and ``metal`` (EMT) data.
+
+Run from ``python/`` (see docs/training.md)::
+
+    /usr/bin/python3 -m equiforce.train --run ../runs/small --hours 2.5 --export ../models/equiforce-small
+    /usr/bin/python3 -m equiforce.train --run ../runs/small --resume --hours 2.5      # continue a run
+    /usr/bin/python3 -m equiforce.train --measure                                     # time one step per size
+
+The model is the port's dense backbone (``UMAModel``) with UMA's dataset embedding for the tasks
+``['mol', 'metal']`` and charge/spin embeddings; per-task element references (least squares on the
+training set) and energy scale (RMS training force) are written to model.json by the converter.
+Checkpoints (``<run>/checkpoint.pt``) hold model, EMA, optimiser, step, elapsed time and RNG states;
+``--hours`` is a wall-clock budget over all resumed parts together and drives the cosine schedule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+import time
+from typing import Optional
+
+import numpy as np
+import torch
+
+from .data import splits as splits_mod
+from .data.graph import batches_by_edges, build_graphs, collate
+from .data.store import FrameSet
+from .training.core import EMA, TaskStats, as_numpy_state, evaluate_sets, loss_terms, predict_batch, task_stats
+
+TASKS = ["mol", "metal"]
+
+
+def backbone_kwargs(args) -> dict:
+    """fairchem eSCNMDBackbone constructor kwargs of the model to train."""
+    return dict(
+        max_num_elements=100, sphere_channels=args.channels, lmax=args.lmax, mmax=args.mmax,
+        num_layers=args.layers, hidden_channels=args.hidden or args.channels, edge_channels=args.edge_channels,
+        num_distance_basis=args.num_basis, cutoff=args.cutoff, max_neighbors=300, norm_type="rms_norm_sh",
+        act_type="gate", ff_type="spectral", chg_spin_emb_type="pos_emb", use_dataset_embedding=True,
+        dataset_list=list(TASKS), distance_function="gaussian", num_experts=0, direct_forces=False,
+        regress_stress=True,
+    )
+
+
+def build_model(kwargs: dict, seed: int):
+    from .fairchem_config import parse_config
+    from .model import UMAModel
+
+    torch.manual_seed(seed)
+    model = UMAModel(parse_config(kwargs)).float()
+    model.backbone.refresh_couplings()
+    return model
+
+
+def load_data(data_dir: str, cutoff: float, max_train: dict, seed: int, log=sys.stderr) -> dict:
+    """{split: [graphs]} over both tasks (task index per graph), subsampling training frames if asked."""
+    split = splits_mod.load(os.path.join(data_dir, "splits.json"))
+    out = {"train": [], "val": [], "test": []}
+    rng = np.random.default_rng(seed)
+    for t, name in enumerate(TASKS):
+        fs = FrameSet.load(os.path.join(data_dir, f"{name}.npz"))
+        idx = splits_mod.frame_indices(fs.group_names(), split[name])
+        for s in out:
+            sel = idx[s]
+            if s == "train" and max_train.get(name) and len(sel) > max_train[name]:
+                sel = np.sort(rng.choice(sel, size=max_train[name], replace=False))
+            t0 = time.time()
+            out[s] += build_graphs(fs, cutoff, t, sel)
+            print(f"  {name}/{s}: {len(sel)} frames ({time.time() - t0:.1f} s to build graphs)", file=log, flush=True)
+    return out
+
+
+class Progress:
+    """One-line progress bar on stderr (no tqdm on this system)."""
+
+    def __init__(self, budget_s: float, stream=sys.stderr) -> None:
+        self.budget_s, self.stream, self.last = budget_s, stream, 0.0
+
+    def show(self, elapsed: float, text: str, force: bool = False) -> None:
+        now = time.time()
+        if not force and now - self.last < 1.0:
+            return
+        self.last = now
+        frac = min(1.0, elapsed / self.budget_s) if self.budget_s > 0 else 0.0
+        bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
+        self.stream.write(f"\r[{bar}] {100 * frac:5.1f}% {elapsed / 60:6.1f}/{self.budget_s / 60:.0f} min {text}   ")
+        self.stream.flush()
+
+
+def lr_at(args, step: int, elapsed: float, plateau_factor: float) -> float:
+    warm = min(1.0, (step + 1) / max(args.warmup_steps, 1))
+    if args.schedule == "cosine":
+        frac = min(1.0, elapsed / (args.hours * 3600.0))
+        base = args.min_lr + 0.5 * (args.lr - args.min_lr) * (1 + math.cos(math.pi * frac))
+    else:
+        base = max(args.min_lr, args.lr * plateau_factor)
+    return base * warm
+
+
+def save_checkpoint(path: str, state: dict) -> None:
+    tmp = path + ".tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def metrics_table(results: dict) -> str:
+    lines = ["| set | task | frames | atoms | energy MAE (meV/atom) | refs-only energy MAE (meV/atom) | force MAE (meV/Å) | "
+             "zero-force baseline mean abs F (meV/Å) | stress MAE (meV/Å³) | zero-stress baseline (meV/Å³) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for s, per_task in results.items():
+        for task, r in per_task.items():
+            st = f"{r['stress']:.3f}" if "stress" in r else "–"
+            sz = f"{r['stress_zero']:.3f}" if "stress_zero" in r else "–"
+            lines.append(f"| {s} | {task} | {r['frames']} | {r['atoms']} | {r['energy']:.2f} | "
+                         f"{r['energy_refs_only']:.1f} | {r['forces']:.1f} | {r['forces_zero']:.1f} | {st} | {sz} |")
+    return "\n".join(lines)
+
+
+def export(model, kwargs: dict, stats: dict, out_dir: str, name: str, note: str = "") -> None:
+    """model.onnx + model.json (float32) in ``out_dir`` and the float64 export in ``out_dir/float64``."""
+    from .checkpoint import normalize_state_dict
+    from .convert import convert
+    from .model.jd import generate_jd
+
+    sd = normalize_state_dict({k: v.detach().double() for k, v in model.state_dict().items()})
+    for l, J in enumerate(generate_jd(kwargs["lmax"])):  # exact J (the float32 buffers are rounded)
+        sd[f"Jd_{l}"] = np.asarray(J, dtype=np.float64)
+    normalizers = {stats[t].name: (stats[t].scale, 0.0) for t in stats}
+    references = {stats[t].name: [float(v) for v in stats[t].refs] for t in stats}
+    elements = sorted({z for t in stats for z in np.nonzero(stats[t].refs)[0].tolist()})
+    for dtype, d in (("float32", out_dir), ("float64", os.path.join(out_dir, "float64"))):
+        meta = convert(sd, kwargs, d, dtype=dtype, normalizers=normalizers, references=references,
+                       source=f"equiforce.train ({note})" if note else "equiforce.train", name=name)
+        meta["supported_elements"] = elements  # only what the training data covers
+        with open(os.path.join(d, "model.json"), "w") as f:
+            json.dump(meta, f, indent=1)
+            f.write("\n")
+
+
+def train(args) -> dict:
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.run, exist_ok=True)
+    ckpt_path = os.path.join(args.run, "checkpoint.pt")
+    log = sys.stderr
+    resume = None
+    if args.resume:
+        if not os.path.exists(ckpt_path):
+            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}")
+        resume = torch.load(ckpt_path)
+        saved = resume["args"]
+        for k in ("channels", "lmax", "mmax", "layers", "hidden", "edge_channels", "num_basis", "cutoff", "seed",
+                  "max_train_mol", "max_train_metal"):
+            setattr(args, k, saved[k])  # the architecture and data of a run are fixed at its start
+    kwargs = backbone_kwargs(args)
+    print(f"loading data from {args.data} (cutoff {args.cutoff} Å)", file=log, flush=True)
+    data = load_data(args.data, args.cutoff, {"mol": args.max_train_mol, "metal": args.max_train_metal}, args.seed)
+    model = build_model(kwargs, args.seed)
+    n_params = sum(p.numel() for p in model.parameters())
+    if resume:
+        stats = {int(t): TaskStats.from_dict(d) for t, d in resume["stats"].items()}
+    else:
+        stats = {t: task_stats(name, [g for g in data["train"] if g.task == t], 100) for t, name in enumerate(TASKS)}
+    for t, s in stats.items():
+        print(f"task {s.name}: energy scale (RMS force) {s.scale:.4f} eV/Å, references for Z = "
+              f"{np.nonzero(s.refs)[0].tolist()}", file=log, flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    ema = EMA(model, args.ema) if args.ema > 0 else None
+    step, epoch, elapsed, plateau_factor, best_val = 0, 0, 0.0, 1.0, float("inf")
+    rng = np.random.default_rng(args.seed + 1)
+    if resume:
+        model.load_state_dict(resume["model"])
+        model.backbone.refresh_couplings()
+        opt.load_state_dict(resume["optimizer"])
+        if ema is not None and resume.get("ema") is not None:
+            ema.shadow = resume["ema"]
+        step, epoch, elapsed = resume["step"], resume["epoch"], resume["elapsed"]
+        plateau_factor, best_val = resume["plateau_factor"], resume["best_val"]
+        rng.bit_generator.state = resume["rng"]
+        torch.set_rng_state(resume["torch_rng"])
+        print(f"resumed at step {step}, epoch {epoch}, {elapsed / 60:.1f} min", file=log, flush=True)
+    print(f"model: {n_params} parameters, {json.dumps({k: kwargs[k] for k in ('sphere_channels', 'lmax', 'mmax', 'num_layers', 'cutoff')})}",
+          file=log, flush=True)
+    val_sub = [data["val"][i] for i in np.random.default_rng(0).permutation(len(data["val"]))[: args.val_frames]]
+    csv_path = os.path.join(args.run, "train_log.csv")
+    new_csv = not os.path.exists(csv_path) or not resume
+    csv_file = open(csv_path, "w" if new_csv else "a", newline="")
+    writer = csv.writer(csv_file)
+    if new_csv:
+        writer.writerow(["kind", "minutes", "epoch", "step", "lr", "loss", "loss_energy", "loss_forces", "loss_stress",
+                         "mol_energy_mae", "mol_force_mae", "metal_energy_mae", "metal_force_mae", "metal_stress_mae"])
+    budget = args.hours * 3600.0
+    progress = Progress(budget)
+    start = time.time() - elapsed
+    last_ckpt = last_val = time.time()
+    running: dict = {}
+    done = False
+
+    def state_dict() -> dict:
+        return {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                "ema": ema.shadow if ema else None, "step": step, "epoch": epoch, "elapsed": time.time() - start,
+                "plateau_factor": plateau_factor, "best_val": best_val, "rng": epoch_rng,
+                "torch_rng": torch.get_rng_state(), "args": vars(args), "kwargs": kwargs,
+                "stats": {t: s.to_dict() for t, s in stats.items()}}
+
+    def validate() -> dict:
+        m = ema.model_copy(model) if ema else model
+        return evaluate_sets(m, val_sub, stats, args.eval_edges)
+
+    model.train()
+    epoch_rng = rng.bit_generator.state
+    while not done:
+        epoch_rng = rng.bit_generator.state  # saved in checkpoints so a resumed epoch replays this order
+        order = batches_by_edges(data["train"], args.batch_edges, rng)
+        for bi, idx in enumerate(order):
+            if resume and bi < resume.get("batch_in_epoch", 0):
+                continue  # resuming inside an epoch: skip the batches already seen (same seeded order)
+            elapsed = time.time() - start
+            if elapsed >= budget or (args.max_steps and step >= args.max_steps):
+                done = True
+                break
+            lr = lr_at(args, step, elapsed, plateau_factor)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            batch = collate([data["train"][i] for i in idx])
+            pred = predict_batch(model, batch, stats, create_graph=True)
+            loss, terms = loss_terms(batch, pred, args.w_energy, args.w_forces, args.w_stress)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+            opt.step()
+            step += 1
+            if ema:
+                ema.update(model, step)
+            for k, v in terms.items():
+                running[k] = 0.9 * running.get(k, v) + 0.1 * v if k in running else v
+            progress.show(time.time() - start, f"ep {epoch} step {step} loss {running['total']:.4f} "
+                          f"(E {running['energy']:.4f} F {running['forces']:.4f} S {running['stress']:.4f}) lr {lr:.1e}")
+            if step % args.log_every == 0:
+                writer.writerow(["train", f"{(time.time() - start) / 60:.2f}", epoch, step, f"{lr:.3e}",
+                                 f"{terms['total']:.5f}", f"{terms['energy']:.5f}", f"{terms['forces']:.5f}",
+                                 f"{terms['stress']:.5f}", "", "", "", "", ""])
+                csv_file.flush()
+            if time.time() - last_val >= args.val_minutes * 60:
+                r = validate()
+                last_val = time.time()
+                mol, metal = r.get("mol", {}), r.get("metal", {})
+                writer.writerow(["val", f"{(time.time() - start) / 60:.2f}", epoch, step, f"{lr:.3e}", "", "", "", "",
+                                 f"{mol.get('energy', float('nan')):.2f}", f"{mol.get('forces', float('nan')):.1f}",
+                                 f"{metal.get('energy', float('nan')):.2f}", f"{metal.get('forces', float('nan')):.1f}",
+                                 f"{metal.get('stress', float('nan')):.3f}"])
+                csv_file.flush()
+                score = sum(x.get("forces", 0) / 100 + x.get("energy", 0) / 10 for x in r.values())
+                if score < best_val:
+                    best_val = score
+                elif args.schedule == "plateau":
+                    plateau_factor *= 0.5
+                progress.show(time.time() - start, f"val: {json.dumps({k: {m: round(v, 2) for m, v in x.items() if m in ('energy', 'forces', 'stress')} for k, x in r.items()})}", force=True)
+                log.write("\n")
+            if time.time() - last_ckpt >= args.checkpoint_minutes * 60:
+                st = state_dict()
+                st["batch_in_epoch"] = bi + 1
+                save_checkpoint(ckpt_path, st)
+                last_ckpt = time.time()
+        else:
+            epoch += 1
+            resume = None
+            continue
+        resume = None
+    log.write("\n")
+    st = state_dict()
+    st["batch_in_epoch"] = bi if done else 0
+    save_checkpoint(ckpt_path, st)
+    csv_file.close()
+    final = ema.model_copy(model) if ema else model
+    final.eval()
+    results = {"val": evaluate_sets(final, data["val"], stats, args.eval_edges),
+               "test": evaluate_sets(final, data["test"], stats, args.eval_edges)}
+    summary = {"steps": step, "epochs": epoch, "minutes": (time.time() - start) / 60, "parameters": n_params,
+               "train_frames": {TASKS[t]: sum(g.task == t for g in data["train"]) for t in range(len(TASKS))},
+               "kwargs": kwargs, "args": vars(args), "results": results}
+    with open(os.path.join(args.run, "results.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    md = [f"# Training run `{os.path.basename(os.path.normpath(args.run))}`", "",
+          f"- steps {step}, epochs {epoch}, wall time {summary['minutes']:.1f} min, {n_params} parameters, "
+          f"{args.threads} threads", f"- training frames: {summary['train_frames']}",
+          f"- architecture: {json.dumps({k: kwargs[k] for k in ('sphere_channels', 'lmax', 'mmax', 'num_layers', 'hidden_channels', 'edge_channels', 'num_distance_basis', 'cutoff')})}",
+          f"- optimiser: AdamW lr {args.lr} → {args.min_lr} ({args.schedule}), weight decay {args.weight_decay}, "
+          f"EMA {args.ema}, loss weights E {args.w_energy} F {args.w_forces} S {args.w_stress}, "
+          f"batch ≤ {args.batch_edges} edges", "", metrics_table(results), "",
+          "Validation during training: `train_log.csv` (rows `val`)."]
+    with open(os.path.join(args.run, "training_log.md"), "w") as f:
+        f.write("\n".join(md) + "\n")
+    print(metrics_table(results), flush=True)
+    if args.export:
+        export(final, kwargs, stats, args.export, args.name or os.path.basename(os.path.normpath(args.export)),
+               note=f"{step} steps, {summary['minutes']:.0f} min")
+        print(f"exported {args.export} (float32) and {args.export}/float64", flush=True)
+    return summary
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m equiforce.train", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default="../data", help="folder with mol.npz, metal.npz, splits.json")
+    ap.add_argument("--run", default="../runs/equiforce-small", help="run folder (checkpoint, logs)")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--export", help="write the trained model (ONNX float32 + float64/) to this folder")
+    ap.add_argument("--name", help="model name in model.json")
+    ap.add_argument("--measure", action="store_true", help="time training steps for candidate sizes and exit")
+    a = ap.add_argument_group("architecture")
+    a.add_argument("--channels", type=int, default=48)
+    a.add_argument("--lmax", type=int, default=2)
+    a.add_argument("--mmax", type=int, default=2)
+    a.add_argument("--layers", type=int, default=3)
+    a.add_argument("--hidden", type=int, default=None, help="hidden channels (default = channels)")
+    a.add_argument("--edge-channels", type=int, default=32)
+    a.add_argument("--num-basis", type=int, default=32)
+    a.add_argument("--cutoff", type=float, default=5.0)
+    o = ap.add_argument_group("optimisation")
+    o.add_argument("--hours", type=float, default=2.5, help="wall-clock budget (all resumed parts together)")
+    o.add_argument("--max-steps", type=int, default=0)
+    o.add_argument("--lr", type=float, default=2e-3)
+    o.add_argument("--min-lr", type=float, default=2e-5)
+    o.add_argument("--schedule", choices=["cosine", "plateau"], default="cosine")
+    o.add_argument("--warmup-steps", type=int, default=100)
+    o.add_argument("--weight-decay", type=float, default=1e-3)
+    o.add_argument("--clip", type=float, default=10.0)
+    o.add_argument("--ema", type=float, default=0.995, help="EMA decay (0 = off)")
+    o.add_argument("--batch-edges", type=int, default=3000)
+    o.add_argument("--w-energy", type=float, default=5.0)
+    o.add_argument("--w-forces", type=float, default=1.0)
+    o.add_argument("--w-stress", type=float, default=1.0)
+    o.add_argument("--max-train-mol", type=int, default=0, help="subsample mol training frames (0 = all)")
+    o.add_argument("--max-train-metal", type=int, default=0)
+    o.add_argument("--seed", type=int, default=0)
+    o.add_argument("--threads", type=int, default=2)
+    r = ap.add_argument_group("logging")
+    r.add_argument("--log-every", type=int, default=20)
+    r.add_argument("--val-minutes", type=float, default=10.0)
+    r.add_argument("--val-frames", type=int, default=400)
+    r.add_argument("--eval-edges", type=int, default=20000)
+    r.add_argument("--checkpoint-minutes", type=float, default=10.0)
+    return ap
+
+
+def main(argv: Optional[list] = None) -> int:
+    args = parser().parse_args(argv)
+    if args.measure:
+        from .training.measure import main as measure_main
+        return measure_main(args)
+    train(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""Splits are by group (molecule / composition), disjoint, complete, seeded; frames follow their group."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def test_split_groups_disjoint_complete_and_seeded():
+    from equiforce.data.splits import frame_indices, split_groups
+
+    groups = [f"g{i}" for i in range(50)] + ["Cu", "Ni"]
+    frames = [groups[i % len(groups)] for i in range(500)]
+    s = split_groups(frames, (0.8, 0.1, 0.1), seed=3, force_train={"Cu", "Ni"})
+    sets = [set(s[k]) for k in ("train", "val", "test")]
+    assert not (sets[0] & sets[1] or sets[0] & sets[2] or sets[1] & sets[2])
+    assert set.union(*sets) == set(groups)
+    assert {"Cu", "Ni"} <= sets[0]
+    assert len(sets[1]) == 5 and len(sets[2]) == 5
+    assert s == split_groups(list(reversed(frames)), (0.8, 0.1, 0.1), seed=3, force_train={"Cu", "Ni"})
+    assert s != split_groups(frames, (0.8, 0.1, 0.1), seed=4, force_train={"Cu", "Ni"})
+    idx = frame_indices(frames, s)
+    assert sum(len(v) for v in idx.values()) == len(frames)
+    for k in ("train", "val", "test"):
+        assert {frames[i] for i in idx[k]} <= set(s[k])
+    with pytest.raises(KeyError):
+        frame_indices(frames + ["unknown"], s)
+
+
+@pytest.mark.skipif(not (DATA / "splits.json").exists(), reason="generated data not present")
+def test_generated_splits_separate_molecules_and_compositions():
+    from equiforce.data.splits import frame_indices, load
+    from equiforce.data.store import FrameSet
+
+    split = load(str(DATA / "splits.json"))
+    for task in ("mol", "metal"):
+        fs = FrameSet.load(str(DATA / f"{task}.npz"))
+        names = fs.group_names()
+        idx = frame_indices(names, split[task])
+        seen = {k: set(names[v]) for k, v in idx.items()}
+        assert not (seen["train"] & seen["test"]) and not (seen["train"] & seen["val"])
+        assert len(idx["test"]) > 0 and len(idx["val"]) > 0
+        assert split["sizes"][task]["train"]["frames"] == len(idx["train"])

@@ -1,0 +1,165 @@
+"""Trainer pieces: element-reference fit, loss units, one optimisation step, EMA, and a tiny end-to-end
+run with checkpoint/resume and export on synthetic EMT-labelled data."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+
+def test_element_reference_fit_recovers_known_references():
+    from equiforce.training.core import fit_element_references
+
+    rng = np.random.default_rng(0)
+    true = np.zeros(20)
+    true[[1, 6, 7, 8, 16]] = [-13.6, -1030.1, -1480.2, -2040.3, -10830.4]
+    numbers = [rng.choice([1, 6, 7, 8, 16], size=rng.integers(2, 25)) for _ in range(200)]
+    energies = [true[z].sum() + rng.normal(scale=1e-3) for z in numbers]
+    refs = fit_element_references(numbers, energies, 20)
+    np.testing.assert_allclose(refs[[1, 6, 7, 8, 16]], true[[1, 6, 7, 8, 16]], atol=2e-3)
+    assert np.all(refs[[0, 2, 3, 9, 17]] == 0)  # absent elements
+
+
+def _emt_graphs(cutoff=4.0):
+    """Two small molecules (EMT knows H, C, N, O) as task 0 and one Cu/Ni cell as task 1."""
+    from ase import Atoms
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from equiforce.data.graph import Graph, neighbour_graph
+
+    out = []
+    rng = np.random.default_rng(1)
+    for sym, pos in [("CO", [[0, 0, 0], [0, 0, 1.2]]), ("NHHH", [[0, 0, 0], [1.0, 0, 0], [-0.4, 0.9, 0], [-0.3, -0.5, 0.8]])]:
+        a = Atoms(sym, positions=np.array(pos) + rng.normal(scale=0.05, size=(len(sym) if sym != "NHHH" else 4, 3)))
+        a.calc = EMT()
+        ei, sh = neighbour_graph(a.positions, None, cutoff)
+        out.append(Graph(a.numbers, a.positions, ei, sh, np.zeros((3, 3)), False, a.get_potential_energy(),
+                         a.get_forces(), None, 0, 1, 0))
+    a = bulk("Cu", "fcc", a=3.6, cubic=True)
+    a.numbers[1] = 28
+    a.positions += rng.normal(scale=0.1, size=a.positions.shape)
+    a.calc = EMT()
+    ei, sh = neighbour_graph(a.positions, np.array(a.cell), cutoff)
+    out.append(Graph(a.numbers, a.positions, ei, sh, np.array(a.cell), True, a.get_potential_energy(),
+                     a.get_forces(), a.get_stress(voigt=False), 0, 0, 1))
+    return out
+
+
+def _tiny_args(**kw):
+    from equiforce.train import parser
+
+    args = parser().parse_args(["--channels", "8", "--layers", "1", "--edge-channels", "8", "--num-basis", "8",
+                                "--cutoff", "4.0"])
+    for k, v in kw.items():
+        setattr(args, k, v)
+    return args
+
+
+def test_one_training_step_reduces_the_loss():
+    from equiforce.data.graph import collate
+    from equiforce.train import backbone_kwargs, build_model
+    from equiforce.training.core import loss_terms, predict_batch, task_stats
+
+    graphs = _emt_graphs()
+    model = build_model(backbone_kwargs(_tiny_args()), seed=0)
+    stats = {0: task_stats("mol", graphs[:2], 100), 1: task_stats("metal", graphs[2:], 100)}
+    batch = collate(graphs)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    pred = predict_batch(model, batch, stats, create_graph=True)
+    loss, terms = loss_terms(batch, pred, 1.0, 1.0, 1.0)
+    assert terms["stress"] > 0 and np.isfinite(terms["total"])
+    opt.zero_grad()
+    loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    opt.step()
+    loss2, _ = loss_terms(batch, predict_batch(model, batch, stats), 1.0, 1.0, 1.0)
+    assert float(loss2) < float(loss)
+
+
+def test_physical_predictions_use_scale_and_references():
+    from equiforce.data.graph import collate
+    from equiforce.model import evaluate
+    from equiforce.train import backbone_kwargs, build_model
+    from equiforce.training.core import TaskStats, predict_batch
+
+    graphs = _emt_graphs()
+    model = build_model(backbone_kwargs(_tiny_args()), seed=1)
+    refs = np.zeros(100)
+    refs[[6, 7, 8, 1, 28, 29]] = [1.0, 2.0, 3.0, 0.5, -4.0, -5.0]
+    stats = {0: TaskStats("mol", refs, 2.0), 1: TaskStats("metal", refs * 2, 0.5)}
+    batch = collate(graphs)
+    pred = predict_batch(model, batch, stats)
+    for b, g in enumerate(graphs):
+        single = evaluate(model, torch.tensor(g.numbers), torch.tensor(g.edge_index),
+                          positions=torch.tensor(g.positions, dtype=torch.float32),
+                          cell_offsets=torch.tensor(g.shifts, dtype=torch.float32),
+                          cell=torch.tensor(g.cell if g.periodic else np.eye(3), dtype=torch.float32),
+                          charge=[g.charge], spin=[g.spin], task=[g.task])
+        s = stats[g.task]
+        want = s.scale * float(single["energy"][0]) + s.refs[g.numbers].sum()
+        assert abs(float(pred["energy"][b]) - want) < 1e-4 * max(1, abs(want))
+        m = (batch.system_index == b)
+        np.testing.assert_allclose(pred["forces"][m].detach().numpy(), s.scale * single["forces"].detach().numpy(),
+                                   rtol=1e-4, atol=1e-5)
+
+
+def _write_tiny_dataset(d):
+    from ase import Atoms
+    from ase.calculators.emt import EMT
+
+    from equiforce.data.metalgen import MetalGenerator
+    from equiforce.data.splits import make_splits, save
+    from equiforce.data.store import Frame, FrameSet, pack
+
+    rng = np.random.default_rng(0)
+    mol = []
+    for g, sym in enumerate(["CO", "NO", "OO", "CN", "CC"]):
+        for k in range(3):
+            a = Atoms(sym, positions=[[0, 0, 0], [0, 0, 1.2 + 0.05 * k]])
+            a.positions += rng.normal(scale=0.03, size=(2, 3))
+            a.calc = EMT()
+            mol.append(Frame(a.numbers, a.positions, a.get_potential_energy(), a.get_forces(), 0, 1, group=sym,
+                             kind="t"))
+    FrameSet(pack(mol, "mol")).save(os.path.join(d, "mol.npz"))
+    gen = MetalGenerator(seed=1)
+    metal = []
+    for fr in ({"Cu": 1.0}, {"Ni": 1.0}, {"Cu": 0.5, "Ni": 0.5}, {"Cu": 0.25, "Ni": 0.75}, {"Cu": 0.75, "Ni": 0.25}):
+        metal += gen.composition(fr, dict(bulk=2, vacancy=0, strain=1, slab=0, md_temperatures=[], md_snapshots=0))
+    FrameSet(pack(metal, "metal")).save(os.path.join(d, "metal.npz"))
+    save(os.path.join(d, "splits.json"), make_splits(d, seed=0, fractions=(0.6, 0.2, 0.2)))
+
+
+def test_tiny_run_checkpoint_resume_and_export(tmp_path):
+    from equiforce.train import train
+
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_tiny_dataset(str(data))
+    run = str(tmp_path / "run")
+    out = train(_tiny_args(data=str(data), run=run, max_steps=3, batch_edges=200, hours=1.0, warmup_steps=1,
+                           val_minutes=1e9, checkpoint_minutes=1e9, log_every=1))
+    assert out["steps"] == 3
+    assert set(out["results"]["test"]) == {"mol", "metal"}
+    assert out["results"]["test"]["metal"]["stress"] >= 0
+    ck = torch.load(os.path.join(run, "checkpoint.pt"))
+    assert ck["step"] == 3
+    export = str(tmp_path / "model")
+    out2 = train(_tiny_args(data=str(data), run=run, max_steps=5, batch_edges=200, hours=1.0, resume=True, log_every=1,
+                            export=export, channels=999))  # architecture comes from the checkpoint
+    assert out2["steps"] == 5 and out2["kwargs"]["sphere_channels"] == 8
+    meta = json.load(open(os.path.join(export, "model.json")))
+    meta64 = json.load(open(os.path.join(export, "float64", "model.json")))
+    assert meta["dtype"] == "float32" and meta64["dtype"] == "float64"
+    tasks = {t["name"]: t for t in meta["tasks"]}
+    assert set(tasks) == {"mol", "metal"}
+    stats = ck["stats"]
+    assert tasks["mol"]["energy_scale"] == pytest.approx(stats[0]["scale"])
+    assert tasks["metal"]["element_references_eV"][29] == pytest.approx(stats[1]["refs"][29])
+    assert sorted(meta["supported_elements"]) == [6, 7, 8, 28, 29]
+    rows = open(os.path.join(run, "train_log.csv")).read().splitlines()
+    assert rows[0].startswith("kind,") and len(rows) == 1 + 5
