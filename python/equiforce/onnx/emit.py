@@ -58,7 +58,7 @@ class _Emitter:
 
     def node(self, op: str, ins: Sequence[str], out: str | None = None, **attrs) -> str:
         out = out or self.tmp(op.lower())
-        self.nodes.append(helper.make_node(op, list(ins), [out], **attrs))
+        self.nodes.append(helper.make_node(op, list(ins), [out], name=f"{out}_{op}", **attrs))
         return out
 
 

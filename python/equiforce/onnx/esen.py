@@ -150,12 +150,20 @@ class _B:
         y = xc / self.op("Sqrt", [var + eps])
         return y * self.c(self.w(prefix + ".weight")) + self.c(self.w(prefix + ".bias"))
 
-    def radial_mlp(self, x: T, prefix: str) -> T:
+    def radial_mlp(self, x: T, prefix: str, split: Optional[list] = None):
+        """fairchem RadialMLP (Linear, (LayerNorm, SiLU, Linear)*). With ``split`` (output sizes), the
+        last Linear is applied as separate row blocks, returning a list (no slicing of a wide tensor)."""
         idx = sorted({int(k[len(prefix) + 1 :].split(".")[0]) for k in self.sd if k.startswith(prefix + ".")})
-        # net = Linear, (LayerNorm, SiLU, Linear)*: modules with parameters are the Linears and LayerNorms
         for j, n in enumerate(idx):
             key = f"{prefix}.{n}"
             if self.w(key + ".weight").ndim == 2:
+                if j == len(idx) - 1 and split is not None:
+                    W, bias = self.w(key + ".weight"), self.w(key + ".bias")
+                    outs, r = [], 0
+                    for size in split:
+                        outs.append(x @ self.c(W[r : r + size].T) + self.c(bias[r : r + size]))
+                        r += size
+                    return outs
                 x = self.linear(x, key)
             else:
                 x = self.silu(self.layer_norm(x, key))
@@ -168,6 +176,7 @@ def build_esen(
     *,
     with_grad: bool = True,
     debug: bool = False,
+    recompute: bool = True,
 ):
     """Builds the graph. ``sd`` maps fairchem names without the 'backbone.' prefix to arrays; the energy
     head's weights are under 'head.energy_block.*'. Returns (graph, dict of named intermediates)."""
@@ -357,15 +366,25 @@ def build_esen(
         blocks.append(b.c(Cs[l].T) @ kron @ b.c(Cs[l]))
     rows = [g.op("Pad", [blk], axis=2, before=l * l, after=nL - (l + 1) ** 2) for l, blk in enumerate(blocks)]
     D = g.op("Concat", rows, axis=1)  # [E, nL, nL] block-diagonal, l-major
+    m_off = [0]
+    for m in range(0, M + 1):
+        m_off.append(m_off[-1] + (L + 1 if m == 0 else 2 * (L - m + 1)))
     sel = np.zeros((nM, nL))
     for r, (l, m) in enumerate(coefs):
         sel[r, l * l + l + m] = 1.0
-    Wig = b.c(sel) @ D  # [E, nM, nL]
-    WinvEnv = g.op("Transpose", [Wig], perm=[0, 2, 1]) * b.reshape(env, [0, 1, 1])  # [E, nL, nM]
+    env3 = b.reshape(env, [0, 1, 1])
+    # per-m row blocks of the m-major Wigner matrix, [E, size_m, nL], and their envelope-weighted
+    # transposes [E, nL, size_m]: every m block is rotated by its own MatMul (no slicing of wide tensors)
+    Wig_m, WinvEnv_m = [], []
+    for m in range(M + 1):
+        a, z = m_off[m], m_off[m + 1]
+        wm = b.c(sel[a:z]) @ D
+        Wig_m.append(wm)
+        WinvEnv_m.append(g.op("Transpose", [wm], perm=[0, 2, 1]) * env3)
 
     # ---- edge degree embedding -------------------------------------------------------------------
     rad = b.reshape(b.radial_mlp(x_edge, "edge_degree_embedding.rad_func.net"), [0, L + 1, C])
-    x = x + sum_by_centre(b.sl(WinvEnv, 2, 0, L + 1) @ rad) * (1.0 / 5.0)
+    x = x + sum_by_centre(WinvEnv_m[0] @ rad) * (1.0 / 5.0)
     inter["x_after_edge_degree_embedding"] = x
 
     # ---- helpers for node-wise layers ----------------------------------------------------------------
@@ -429,58 +448,87 @@ def build_esen(
         bias[0, 0] = b.w(prefix + ".bias")
         return g.op("Concat", outs, axis=1) + b.c(bias)
 
-    edge_deg = [l for (l, m) in coefs]
-    m_off = [0]
-    for m in range(0, M + 1):
-        m_off.append(m_off[-1] + (L + 1 if m == 0 else 2 * (L - m + 1)))
 
-    def so2_conv(h: T, prefix: str, cin: int, cout: int, radial: Optional[T], extra: int, use_moe: bool):
-        """fairchem SO2_Convolution on m-major edge features h [E, nM, cin] -> [E, nM, cout] (+ gates)."""
-        outs = []
-        # m = 0
-        x0 = b.reshape(b.sl(h, 1, 0, L + 1), [0, (L + 1) * cin])
-        ro = (L + 1) * cin
+    def fc_split(x: T, prefix: str, use_moe: bool, parts: list) -> list:
+        """fairchem's fc_m0 (Linear with bias) applied as separate output-row blocks."""
+        W = so2_weights(prefix, use_moe)
+        bias = b.w(prefix + ".bias")
+        outs, r = [], 0
+        for size in parts:
+            outs.append(edge_linear(x, W[..., r : r + size, :], bias[r : r + size], use_moe))
+            r += size
+        return outs
+
+    def so2_conv(blocks: list, prefix: str, cin: int, cout: int, radial: Optional[list], extra: int, use_moe: bool):
+        """fairchem SO2_Convolution on per-m blocks: blocks[0] [E, L+1, cin] (m=0), blocks[m] [E, 2(L-m+1), cin]
+        (real rows then imaginary rows). Returns the output blocks (and the gate pre-activations)."""
+        x0 = b.reshape(blocks[0], [0, (L + 1) * cin])
         if radial is not None:
-            x0 = x0 * b.sl(radial, 1, 0, ro)
-        y0 = edge_linear(x0, so2_weights(prefix + ".fc_m0", use_moe), b.w(prefix + ".fc_m0.bias"), use_moe)
+            x0 = x0 * radial[0]
         gates = None
         if extra:
-            gates = b.sl(y0, 1, 0, extra)
-            y0 = b.sl(y0, 1, extra, extra + (L + 1) * cout)
-        outs.append(b.reshape(y0, [0, L + 1, cout]))
+            gates, y0 = fc_split(x0, prefix + ".fc_m0", use_moe, [extra, (L + 1) * cout])
+        else:
+            (y0,) = fc_split(x0, prefix + ".fc_m0", use_moe, [(L + 1) * cout])
+        outs = [b.reshape(y0, [0, L + 1, cout])]
         for m in range(1, M + 1):
             nm = L - m + 1
-            xm = b.sl(h, 1, m_off[m], m_off[m] + 2 * nm)  # [E, 2nm, cin]: real rows then imaginary rows
+            xm = blocks[m]
             if radial is not None:
-                xm = b.reshape(xm, [0, 2, nm * cin]) * g.op("Unsqueeze", [b.sl(radial, 1, ro, ro + nm * cin)], axes=[1])
-                ro += nm * cin
+                xm = b.reshape(xm, [0, 2, nm * cin]) * g.op("Unsqueeze", [radial[m]], axes=[1])
             xm = b.reshape(xm, [0, 2 * nm * cin])
             key = f"{prefix}.so2_m_conv.{m - 1}.fc"
             m_moe = use_moe and hp.moe_type == "so2"
             ym = edge_linear(xm, block_weights(so2_weights(key, m_moe)), None, m_moe)
             outs.append(b.reshape(ym, [0, 2 * nm, cout]))
-        return g.op("Concat", outs, axis=1), gates
+        return outs, gates
+
+    def edge_gate(blocks: list, gates: T, ch: int) -> list:
+        """GateActivation (m_prime layout) per m block: SiLU on (l=0), sigmoid(gate_l) on degree l >= 1."""
+        sig = b.reshape(g.op("Sigmoid", [gates]), [0, L, ch])  # [E, L, ch], row l-1 gates degree l
+        y0 = blocks[0]
+        out = [y0 * g.op("Concat", [g.op("Sigmoid", [b.sl(y0, 1, 0, 1)]), sig], axis=1)]
+        for m in range(1, M + 1):
+            nm = L - m + 1
+            gm = g.op("Unsqueeze", [sig if m == 1 else b.sl(sig, 1, m - 1, L)], axes=[1])  # [E, 1, nm, ch]
+            out.append(b.reshape(b.reshape(blocks[m], [0, 2, nm, ch]) * gm, [0, 2 * nm, ch]))
+        return out
 
     # ---- message-passing blocks ------------------------------------------------------------------------
     sys_row = g.op("Unsqueeze", [csd_node], axes=[1]) * e0c  # [N, nL, C]
-    for i in range(hp.num_layers):
+
+    def make_layer(i: int):
         pre = f"blocks.{i}"
         use_moe = moe and i in moe_layers
-        x_res = x
-        xn = norm(x, pre + ".norm_1") + sys_row
-        msg = g.op("Concat", [gather_neigh(xn), gather_centre(xn)], axis=2)  # [E, nL, 2C]
-        rot = Wig @ msg  # [E, nM, 2C]
-        radial = b.radial_mlp(x_edge, pre + ".edge_wise.so2_conv_1.rad_func.net")
-        h, gates = so2_conv(rot, pre + ".edge_wise.so2_conv_1", 2 * C, H, radial, L * H, use_moe)
-        h = gate(h, gates, edge_deg, H)
-        h, _ = so2_conv(h, pre + ".edge_wise.so2_conv_2", H, C, None, 0, use_moe)
-        x = sum_by_centre(WinvEnv @ h) + x_res
-        x_res = x
-        xn = norm(x, pre + ".norm_2")
-        gsc = b.silu(b.linear(b.reshape(b.sl(xn, 1, 0, 1), [0, C]), pre + ".atom_wise.scalar_mlp.0"))
-        y = so3_linear(xn, pre + ".atom_wise.so3_linear_1")
-        y = gate(y, gsc, deg_of_node, H)
-        x = so3_linear(y, pre + ".atom_wise.so3_linear_2") + x_res
+
+        def layer(x: T, x_edge: T, *wig: T) -> T:
+            Wig_m, WinvEnv_m = wig[: M + 1], wig[M + 1 :]
+            x_res = x
+            xn = norm(x, pre + ".norm_1") + sys_row
+            msg = g.op("Concat", [gather_neigh(xn), gather_centre(xn)], axis=2)  # [E, nL, 2C]
+            rot = [wm @ msg for wm in Wig_m]
+            rsplit = [(L + 1) * 2 * C] + [(L - m + 1) * 2 * C for m in range(1, M + 1)]
+            radial = b.radial_mlp(x_edge, pre + ".edge_wise.so2_conv_1.rad_func.net", split=rsplit)
+            h, gates = so2_conv(rot, pre + ".edge_wise.so2_conv_1", 2 * C, H, radial, L * H, use_moe)
+            h = edge_gate(h, gates, H)
+            h, _ = so2_conv(h, pre + ".edge_wise.so2_conv_2", H, C, None, 0, use_moe)
+            back = WinvEnv_m[0] @ h[0]
+            for m in range(1, M + 1):
+                back = back + WinvEnv_m[m] @ h[m]
+            x = sum_by_centre(back) + x_res
+            x_res = x
+            xn = norm(x, pre + ".norm_2")
+            gsc = b.silu(b.linear(b.reshape(b.sl(xn, 1, 0, 1), [0, C]), pre + ".atom_wise.scalar_mlp.0"))
+            y = so3_linear(xn, pre + ".atom_wise.so3_linear_1")
+            y = gate(y, gsc, deg_of_node, H)
+            return so3_linear(y, pre + ".atom_wise.so3_linear_2") + x_res
+
+        return layer
+
+    for i in range(hp.num_layers):
+        args = [x, x_edge, *Wig_m, *WinvEnv_m]
+        # Recompute each layer in the backward pass (its edge-sized intermediates are not kept).
+        x = g.checkpoint(make_layer(i), args) if recompute else make_layer(i)(*args)
         inter[f"x_after_block{i}"] = x
 
     node_emb = norm(x, "norm")

@@ -237,6 +237,8 @@ class Graph:
         self.inputs: list[T] = []
         self.outputs: list[tuple[str, T]] = []
         self._const_cache: dict = {}
+        self.regions: dict = {}  # id of a checkpointed region's output -> (fn, inputs)
+        self._runtime_zero: Optional[T] = None
 
     # creation -----------------------------------------------------------------------------
     def input(self, name: str, dtype: str, shape: Sequence[Dim], requires_grad: bool = False) -> T:
@@ -279,6 +281,23 @@ class Graph:
         t = T(self, op, inputs, attrs, dtype, shape, rg)
         self.nodes.append(t)
         return t
+
+    def checkpoint(self, fn: Callable, inputs: Sequence[T]) -> T:
+        """out = fn(*inputs), recomputed during the backward pass instead of keeping its intermediates.
+
+        ``fn`` must use only ``inputs`` (and constants / non-differentiable index tensors): the
+        recomputation calls it again on ``input + z`` with a runtime zero z, so that ONNX Runtime's
+        common-subexpression elimination cannot merge the two copies back together."""
+        out = fn(*inputs)
+        self.regions[out.id] = (fn, list(inputs))
+        return out
+
+    def runtime_zero(self, like: T) -> T:
+        """A float zero scalar that ONNX Runtime cannot constant-fold (it depends on an input shape)."""
+        if self._runtime_zero is None:
+            n = self.op("Shape", [like], index=0)
+            self._runtime_zero = self.op("Cast", [self.op("Less", [n, self.const(np.int64(0))])], to="f")
+        return self._runtime_zero
 
     def output(self, name: str, t: T) -> None:
         self.outputs.append((name, t))
@@ -552,16 +571,31 @@ def _unbroadcast_batch(g: Graph, grad: T, target: T) -> T:
     return unbroadcast(g, grad, target.shape)
 
 
-def grad(g: Graph, y: T, wrt: T) -> T:
-    """d(sum(y))/d(wrt) as a new tensor of the graph (reverse mode over the nodes built so far)."""
-    assert y.rg and wrt.rg
-    nodes = [t for t in g.nodes if t.id <= y.id]
-    grads: dict[int, T] = {y.id: g.op("ExpandLike", [g.const(1.0), y])}
+def _backprop(g: Graph, nodes: list, grads: dict, stop: Optional[T] = None) -> None:
+    """Reverse sweep over ``nodes`` (creation order) accumulating cotangents in ``grads``."""
     for t in reversed(nodes):
-        go = grads.pop(t.id, None)
-        if go is None or not t.rg or t.op in ("Input", "Const"):
-            if t is wrt:
-                grads[t.id] = go
+        go = grads.get(t.id)
+        if go is None or not t.rg or t.op in ("Input", "Const") or t is stop:
+            continue
+        del grads[t.id]
+        if t.id in g.regions:
+            fn, inputs = g.regions[t.id]
+            mark = len(g.nodes)
+            # the zero depends on the incoming cotangent, so the recomputation cannot be scheduled
+            # before the backward pass reaches this region (it would keep its tensors alive)
+            # (and on the gradients accumulated so far for its other inputs, which forces ONNX Runtime
+            # to finish the previous region's backward, freeing its tensors, before starting this one)
+            deps = [go] + [grads[i.id] for i in inputs if i.id in grads]
+            acc = g.op("Shape", [deps[0]], index=0)
+            for d in deps[1:]:
+                acc = acc + g.op("Shape", [d], index=0)
+            z = g.op("Cast", [g.op("Less", [acc, g.const(np.int64(0))])], to="f")
+            again = fn(*[(i + z) if (i.dtype == "f" and i.rg) else i for i in inputs])
+            sub = {again.id: go}
+            _backprop(g, g.nodes[mark:], sub)
+            for k, v in sub.items():
+                prev = grads.get(k)
+                grads[k] = v if prev is None else prev + v
             continue
         gin = _vjp(g, t, go)
         for inp, gi in zip(t.inputs, gin):
@@ -569,6 +603,14 @@ def grad(g: Graph, y: T, wrt: T) -> T:
                 continue
             prev = grads.get(inp.id)
             grads[inp.id] = gi if prev is None else prev + gi
+
+
+def grad(g: Graph, y: T, wrt: T) -> T:
+    """d(sum(y))/d(wrt) as a new tensor of the graph (reverse mode over the nodes built so far)."""
+    assert y.rg and wrt.rg
+    nodes = [t for t in g.nodes if t.id <= y.id]
+    grads: dict[int, T] = {y.id: g.op("ExpandLike", [g.const(1.0), y])}
+    _backprop(g, nodes, grads, stop=wrt)
     out = grads.get(wrt.id)
     if out is None:
         out = g.op("ExpandLike", [g.const(0.0), wrt])
