@@ -21,6 +21,7 @@ Segment sums and padded layouts are their own composite ops with those gathers a
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from typing import Any, Callable, Optional, Sequence
 
@@ -252,14 +253,14 @@ class Graph:
         if dtype is None:
             dtype = "f" if value.dtype.kind == "f" else ("bool" if value.dtype.kind == "b" else "i64")
         value = value.astype(np.float64 if dtype == "f" else (np.bool_ if dtype == "bool" else np.int64))
-        key = None
-        if value.size <= 16:
-            key = (dtype, value.shape, value.tobytes())
-            if key in self._const_cache:
-                return self._const_cache[key]
+        # identical constants share one initializer (recomputed layers reuse their weights)
+        blob = value.tobytes()
+        key = (dtype, value.shape, blob if len(blob) <= 128 else hashlib.sha256(blob).hexdigest())
+        if name is None and key in self._const_cache:
+            return self._const_cache[key]
         t = T(self, "Const", [], {"value": value}, dtype, value.shape, False, name=name)
         self.nodes.append(t)
-        if key is not None:
+        if name is None:
             self._const_cache[key] = t
         return t
 
