@@ -6,5 +6,5 @@
 export * from './cell.js';
 export type { NeighborList } from './types.js';
 export type { NeighborSystem } from './prepare.js';
-export { neighborList, NeighborSearch, type NeighborListOptions } from './neighbors.js';
+export { BIN_ORDER_MIN_ATOMS, neighborList, NeighborSearch, type NeighborListOptions } from './neighbors.js';
 export { VerletNeighborList, type VerletNeighborListOptions } from './verlet.js';

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { ArgumentError } from '../errors.js';
 import { binAtoms } from './binning.js';
 import { checkCutoff, prepareSystem, type NeighborSystem } from './prepare.js';
 import { searchPairs } from './search.js';
@@ -24,14 +25,39 @@ export interface NeighborListOptions {
    * distance checks at more loop overhead; the result is the same pair set, in another order.
    */
   readonly binsPerCutoff?: 1 | 2;
+  /**
+   * Order in which centres are visited (same result either way): `'index'` appends centre
+   * after centre; `'bin'` first counts each centre's pairs, then visits centres in bin order,
+   * which keeps memory access local when atom indices are scattered in space. `'auto'`
+   * (default) uses `'bin'` from {@link BIN_ORDER_MIN_ATOMS} atoms on.
+   */
+  readonly traversal?: 'auto' | 'index' | 'bin';
+}
+
+/** Validate the search options other than the cutoff; returns bins per cutoff. */
+function checkOptions(options: NeighborListOptions): 1 | 2 {
+  const bpc = options.binsPerCutoff ?? 1;
+  if (bpc !== 1 && bpc !== 2) throw new ArgumentError(`binsPerCutoff must be 1 or 2, got ${String(bpc)}`);
+  const t = options.traversal ?? 'auto';
+  if (t !== 'auto' && t !== 'index' && t !== 'bin') {
+    throw new ArgumentError(`traversal must be 'auto', 'index' or 'bin', got ${String(t)}`);
+  }
+  return bpc;
+}
+
+/** Atom count from which `traversal: 'auto'` visits centres in bin order. */
+export const BIN_ORDER_MIN_ATOMS = 65_536;
+
+/** Resolve the traversal option for `n` atoms (internal). */
+export function useBinOrder(traversal: NeighborListOptions['traversal'], n: number): boolean {
+  return traversal === 'bin' || ((traversal ?? 'auto') === 'auto' && n >= BIN_ORDER_MIN_ATOMS);
 }
 
 function search(system: NeighborSystem, options: NeighborListOptions, scratch: Workspace, out?: Workspace): NeighborList {
   const sys = prepareSystem(system, options?.cutoff, scratch);
-  const bpc = options.binsPerCutoff ?? 1;
-  if (bpc !== 1 && bpc !== 2) checkCutoff(NaN, 'binsPerCutoff');
+  const bpc = checkOptions(options);
   const grid = binAtoms(sys, bpc, scratch);
-  return searchPairs(sys, grid, scratch, out ?? new Workspace()).list;
+  return searchPairs(sys, grid, scratch, out ?? new Workspace(), false, useBinOrder(options.traversal, sys.n)).list;
 }
 
 /**
@@ -66,6 +92,8 @@ export class NeighborSearch {
   readonly cutoff: number;
   /** Bins per cutoff (1 or 2). */
   readonly binsPerCutoff: 1 | 2;
+  /** Centre traversal order, see {@link NeighborListOptions.traversal}. */
+  readonly traversal: 'auto' | 'index' | 'bin';
   private readonly scratch = new Workspace();
   private readonly out = new Workspace();
 
@@ -73,7 +101,8 @@ export class NeighborSearch {
   constructor(options: NeighborListOptions) {
     checkCutoff(options?.cutoff);
     this.cutoff = options.cutoff;
-    this.binsPerCutoff = options.binsPerCutoff ?? 1;
+    this.binsPerCutoff = checkOptions(options);
+    this.traversal = options.traversal ?? 'auto';
   }
 
   /**
@@ -82,7 +111,7 @@ export class NeighborSearch {
    * @throws StructureError as {@link neighborList}.
    */
   search(system: NeighborSystem): NeighborList {
-    return search(system, { cutoff: this.cutoff, binsPerCutoff: this.binsPerCutoff }, this.scratch, this.out);
+    return search(system, { cutoff: this.cutoff, binsPerCutoff: this.binsPerCutoff, traversal: this.traversal }, this.scratch, this.out);
   }
 
   /** Release the retained buffers (they are reallocated on the next call). */

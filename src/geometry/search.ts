@@ -105,6 +105,7 @@ export function searchPairs(
   scratch: Workspace,
   out: Workspace,
   trackSegments = false,
+  binOrder = false,
 ): SearchOutput {
   const { n, cutoff, pbc, work, wrapped, image } = sys;
   const { counts, reach, start, order, binOf } = grid;
@@ -225,11 +226,73 @@ export function searchPairs(
     if (bin < grid.nBins) maxRun = Math.max(maxRun, start[hi] - start[bin]);
   }
   const cand = scratch.int32('candidates', maxRun + 1);
-  for (let i = 0; i < n; i++) {
-    offsets[i] = p;
-    const a = rank[i];
+
+  // Bin-order traversal (large systems): a counting pass fixes every centre's block first, so
+  // centres can then be visited in bin order, keeping the atoms they read hot in cache, while
+  // each block is still written contiguously at its final place.
+  if (binOrder) {
+    offsets[0] = 0;
+    for (let a = 0; a < n; a++) {
+      const i = order[a];
+      const bin = binOf[i];
+      const x = bin % n0, y = Math.floor(bin / n0) % n1, z = Math.floor(bin / (n0 * n1));
+      const pax = pos[3 * a], pay = pos[3 * a + 1], paz = pos[3 * a + 2];
+      let count = 0;
+      for (let dzi = 0; dzi < w2; dzi++) {
+        const u2 = z + dzi;
+        const t2 = mb2[u2];
+        if (t2 < 0) continue;
+        for (let dyi = 0; dyi < w1; dyi++) {
+          const u1 = y + dyi;
+          const t1 = mb1[u1];
+          if (t1 < 0) continue;
+          const rowBin = n0 * (t1 + n1 * t2);
+          const codeYZ = span0 * (mi1[u1] - off1) + span01 * (mi2[u2] - off2);
+          for (let r = runOff[x]; r < runOff[x + 1]; r++) {
+            const binLo = rowBin + rBin[r];
+            const lo = start[binLo];
+            const hi = start[binLo + rLen[r]];
+            const code = rImg[r] - off0 + codeYZ;
+            const vx = vecTab[3 * code], vy = vecTab[3 * code + 1], vz = vecTab[3 * code + 2];
+            // Same expressions as the writing pass below, so the same pairs pass the test.
+            const e1 = hi < a ? hi : a;
+            for (let b = lo; b < e1; b++) {
+              const dx = pos[3 * b] + vx - pax;
+              const dy = pos[3 * b + 1] + vy - pay;
+              const dz = pos[3 * b + 2] + vz - paz;
+              count += +(dx * dx + dy * dy + dz * dz < c2);
+            }
+            if (a >= lo && a < hi && code !== zeroCode) count += +(vx * vx + vy * vy + vz * vz < c2);
+            const tx = pax - vx, ty = pay - vy, tz = paz - vz;
+            for (let b = lo > a ? lo : a + 1; b < hi; b++) {
+              const dx = pos[3 * b] - tx;
+              const dy = pos[3 * b + 1] - ty;
+              const dz = pos[3 * b + 2] - tz;
+              count += +(dx * dx + dy * dy + dz * dz < c2);
+            }
+          }
+        }
+      }
+      offsets[i + 1] = count;
+    }
+    for (let i = 0; i < n; i++) offsets[i + 1] += offsets[i];
+    if (offsets[n] > cap) {
+      cap = offsets[n];
+      cen = out.int32('centers', cap); nbr = out.int32('neighbors', cap);
+      sh = out.int32('shifts', 3 * cap); vec = out.float64('vectors', 3 * cap);
+      dist = out.float64('distances', cap); rev = out.int32('reverse', cap);
+      key = scratch.int32('reverseKey', cap);
+      if (trackSegments) own = scratch.int32('ownSegment', cap);
+    }
+  }
+
+  for (let t = 0; t < n; t++) {
+    const i = binOrder ? order[t] : t;
+    if (binOrder) p = offsets[i];
+    else offsets[i] = p;
+    const a = binOrder ? t : rank[i];
     const bin = binOf[i];
-    if (p + bound[bin] > cap) {
+    if (!binOrder && p + bound[bin] > cap) {
       cap = Math.max(Math.ceil(cap * 1.5), p + bound[bin]);
       cen = out.int32('centers', cap, p); nbr = out.int32('neighbors', cap, p);
       sh = out.int32('shifts', 3 * cap, 3 * p); vec = out.float64('vectors', 3 * cap, 3 * p);
@@ -339,6 +402,7 @@ export function searchPairs(
       }
     }
   }
+  if (binOrder) p = offsets[n];
   offsets[n] = p;
   // Centres, sequentially (cheaper here than one more store per pair in the scan above).
   for (let i = 0; i < n; i++) {

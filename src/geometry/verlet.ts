@@ -10,6 +10,7 @@
  */
 import { StructureError } from '../errors.js';
 import { binAtoms } from './binning.js';
+import { useBinOrder, type NeighborListOptions } from './neighbors.js';
 import { checkCutoff, checkSystem, prepareSystem, type NeighborSystem } from './prepare.js';
 import { searchPairs, type SearchOutput } from './search.js';
 import type { NeighborList } from './types.js';
@@ -23,6 +24,8 @@ export interface VerletNeighborListOptions {
   readonly skin: number;
   /** Bins per cutoff of the underlying search (see {@link NeighborSearch}). */
   readonly binsPerCutoff?: 1 | 2;
+  /** Centre traversal of the underlying search (see {@link NeighborListOptions.traversal}). */
+  readonly traversal?: NeighborListOptions['traversal'];
 }
 
 /**
@@ -51,6 +54,7 @@ export class VerletNeighborList {
   refreshCount = 0;
 
   private readonly binsPerCutoff: 1 | 2;
+  private readonly traversal: NeighborListOptions['traversal'];
   /** Buffers of the skin list (cutoff + skin) and of its search. */
   private readonly skinOut = new Workspace();
   private readonly skinScratch = new Workspace();
@@ -78,6 +82,7 @@ export class VerletNeighborList {
     this.cutoff = options.cutoff;
     this.skin = options.skin;
     this.binsPerCutoff = options.binsPerCutoff ?? 1;
+    this.traversal = options.traversal;
     const { n, cell, pbc } = checkSystem(system);
     this.n = n;
     this.pbc = pbc;
@@ -133,7 +138,7 @@ export class VerletNeighborList {
   private rebuild(positions: Float64Array, cell: Float64Array): void {
     const sys = prepareSystem({ positions, cell, pbc: this.pbc }, this.cutoff + this.skin, this.skinScratch);
     const grid = binAtoms(sys, this.binsPerCutoff, this.skinScratch);
-    this.skin_ = searchPairs(sys, grid, this.skinScratch, this.skinOut, true);
+    this.skin_ = searchPairs(sys, grid, this.skinScratch, this.skinOut, true, useBinOrder(this.traversal, sys.n));
     this.binOrder = grid.order;
     this.refPositions = positions;
     this.refCell = Float64Array.from(cell);

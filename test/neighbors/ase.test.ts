@@ -51,8 +51,8 @@ describe('neighborList vs ASE primitive_neighbor_list fixtures', () => {
   for (const fx of fixtures) {
     it(`${fx.name}: same (i, j, S), D and d as ASE`, () => {
       const system = { positions: Float64Array.from(fx.positions), cell: Float64Array.from(fx.cell), pbc: fx.pbc };
-      for (const binsPerCutoff of [1, 2] as const) {
-        const nl = neighborList(system, { cutoff: fx.cutoff, binsPerCutoff });
+      for (const [binsPerCutoff, traversal] of [[1, 'index'], [2, 'index'], [1, 'bin'], [2, 'bin']] as const) {
+        const nl = neighborList(system, { cutoff: fx.cutoff, binsPerCutoff, traversal });
         checkInvariants(nl, system);
         expectSameAsAse(fx, nl);
       }

@@ -21,6 +21,8 @@ describe('neighborList input validation', () => {
       expect(codeOf(() => neighborList({ positions: [0, 0, 0] }, { cutoff }))).toBe('ArgumentError:invalid-cutoff');
     }
     expect(codeOf(() => new NeighborSearch({ cutoff: -0.5 }))).toBe('ArgumentError:invalid-cutoff');
+    expect(codeOf(() => neighborList({ positions: [0, 0, 0] }, { cutoff: 1, binsPerCutoff: 3 as 1 }))).toBe('ArgumentError:invalid-argument');
+    expect(codeOf(() => new NeighborSearch({ cutoff: 1, traversal: 'spiral' as 'bin' }))).toBe('ArgumentError:invalid-argument');
   });
 
   it('names structural problems', () => {

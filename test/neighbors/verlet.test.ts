@@ -25,7 +25,7 @@ describe('VerletNeighborList', () => {
         const r = rng(seed ^ 0x5bd1e995);
         const cutoff = Math.min(sys.cutoff, 4);
         const skin = 0.2 + r() * 1.2;
-        const verlet = new VerletNeighborList(sys, { cutoff, skin });
+        const verlet = new VerletNeighborList(sys, { cutoff, skin, traversal: seed % 2 ? 'bin' : 'index' });
         expect(verlet.rebuildCount).toBe(1);
         let positions = sys.positions;
         let cell = sys.cell;
