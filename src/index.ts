@@ -11,3 +11,4 @@ export * from './io/index.js';
 export * from './calculator/index.js';
 export * from './dynamics/index.js';
 export * from './optimize/index.js';
+export * from './cli/index.js';
