@@ -220,11 +220,9 @@ export function searchPairs(
   // starts. A segment is the part of a run that lies in one bin.
   let key = scratch.int32('reverseKey', cap);
   let own = scratch.int32('ownSegment', trackSegments ? cap : 0);
+  // A run is at most w0 consecutive bins: bound the candidate buffer by the fullest such window.
   let maxRun = 0;
-  for (let bin = 0; bin + w0 <= grid.nBins + w0; bin++) {
-    const hi = Math.min(bin + w0, grid.nBins);
-    if (bin < grid.nBins) maxRun = Math.max(maxRun, start[hi] - start[bin]);
-  }
+  for (let bin = 0; bin < grid.nBins; bin++) maxRun = Math.max(maxRun, start[Math.min(bin + w0, grid.nBins)] - start[bin]);
   const cand = scratch.int32('candidates', maxRun + 1);
 
   // Bin-order traversal (large systems): a counting pass fixes every centre's block first, so
