@@ -1,19 +1,25 @@
 /**
  * The cell-list traversal, writing the full list directly in its final layout.
  *
- * Centres are visited in ascending original index, so every pair is appended sequentially
- * (CSR by construction, no scatter). Each centre scans the full stencil of neighbour bins: the
- * offsets (dx, dy, dz) within `reach`, in lexicographic order of (dz, dy, dx). Offset o and its
- * opposite −o = `nSt − 1 − o` reach the same atom pairs with opposite images; distinct offsets
- * give distinct (bin, image) combinations, so no pair is found twice, even when the stencil
- * wraps a small periodic cell several times (cutoff larger than the cell).
+ * Every centre's pairs are written contiguously at their final place (CSR by construction, no
+ * scatter). Centres are visited either in ascending index, appending block after block, or
+ * (large systems, `binOrder`) in bin order after a counting pass has fixed every block's place,
+ * which keeps the atoms a centre reads hot in cache when indices are scattered in space.
+ *
+ * Each centre scans the full stencil of neighbour bins: the offsets (dx, dy, dz) within
+ * `reach`, in lexicographic order of (dz, dy, dx), with consecutive x offsets of equal image
+ * merged into one run (one loop). Offset o and its opposite −o = `nSt − 1 − o` reach the same
+ * atom pairs with opposite images; distinct offsets give distinct (bin, image) combinations, so
+ * no pair is found twice, even when the stencil wraps a small periodic cell several times
+ * (cutoff larger than the cell). Within a block, pairs therefore appear by stencil offset, then
+ * by the neighbour's position in bin order: deterministic for a given input.
  *
  * Reverse index without hashing or searching: the pairs of centre i through offset o form a
- * *segment* holding neighbours of one bin in ascending original index. The reverse of pair
- * (i→j, o) lies in segment (j, −o), whose entries are exactly the centres i' of bin(i) that see
- * j, again in ascending index. A second sequential pass over the pairs, centres ascending,
- * therefore meets the pairs pointing into segment (j, −o) in the segment's own order, and a
- * per-segment cursor hands out their reverse indices one by one.
+ * *segment* holding neighbours from one bin, in bin order. The reverse of pair (i→j, o) lies
+ * in segment (j, −o), whose entries are exactly the centres i' of bin(i) that see j, again in
+ * bin order. A second pass that visits the blocks in bin order therefore meets the pairs
+ * pointing into segment (j, −o) in the segment's own order, and a per-segment cursor (indexed
+ * by bin-sorted atom, so memory access stays local) hands out their reverse indices one by one.
  *
  * That bookkeeping needs the cutoff test to be exactly symmetric, so the pair vector is always
  * evaluated from the atom earlier in bin order: D(a→b, v) = p_b − (p_a − v) for a < b and

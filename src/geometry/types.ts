@@ -17,8 +17,9 @@
  * `edge_vec` = `vectors`.
  *
  * Order: centres ascend; the pairs of centre i are `offsets[i]..offsets[i+1]-1`. Within a
- * centre's block the order is the order in which the cell-list traversal found the pairs: it is
- * deterministic (a function of positions, cell, pbc and cutoff only) but not sorted by j.
+ * centre's block the order is the order in which the cell-list traversal found the pairs (by
+ * neighbour bin, then by the neighbour's place in its bin): deterministic, a function of
+ * positions, cell, pbc, cutoff and `binsPerCutoff` only, but not sorted by j.
  */
 export interface NeighborList {
   /** Number of atoms N. */
