@@ -375,16 +375,12 @@ def build_esen(
     env3 = b.reshape(env, [0, 1, 1])
     # per-m row blocks of the m-major Wigner matrix, [E, size_m, nL], and their envelope-weighted
     # transposes [E, nL, size_m]: every m block is rotated by its own MatMul (no slicing of wide tensors)
-    Wig_m, WinvEnv_m = [], []
-    for m in range(M + 1):
-        a, z = m_off[m], m_off[m + 1]
-        wm = b.c(sel[a:z]) @ D
-        Wig_m.append(wm)
-        WinvEnv_m.append(g.op("Transpose", [wm], perm=[0, 2, 1]) * env3)
+    Wig_m = [b.c(sel[m_off[m] : m_off[m + 1]]) @ D for m in range(M + 1)]
+    WinvEnv = g.op("Transpose", [b.c(sel) @ D], perm=[0, 2, 1]) * env3  # [E, nL, nM]
 
     # ---- edge degree embedding -------------------------------------------------------------------
     rad = b.reshape(b.radial_mlp(x_edge, "edge_degree_embedding.rad_func.net"), [0, L + 1, C])
-    x = x + sum_by_centre(WinvEnv_m[0] @ rad) * (1.0 / 5.0)
+    x = x + sum_by_centre(g.op("Transpose", [Wig_m[0]], perm=[0, 2, 1]) * env3 @ rad) * (1.0 / 5.0)
     inter["x_after_edge_degree_embedding"] = x
 
     # ---- helpers for node-wise layers ----------------------------------------------------------------
@@ -501,8 +497,7 @@ def build_esen(
         pre = f"blocks.{i}"
         use_moe = moe and i in moe_layers
 
-        def layer(x: T, x_edge: T, *wig: T) -> T:
-            Wig_m, WinvEnv_m = wig[: M + 1], wig[M + 1 :]
+        def layer(x: T, x_edge: T, WinvEnv: T, *Wig_m: T) -> T:
             x_res = x
             xn = norm(x, pre + ".norm_1") + sys_row
             msg = g.op("Concat", [gather_neigh(xn), gather_centre(xn)], axis=2)  # [E, nL, 2C]
@@ -512,9 +507,7 @@ def build_esen(
             h, gates = so2_conv(rot, pre + ".edge_wise.so2_conv_1", 2 * C, H, radial, L * H, use_moe)
             h = edge_gate(h, gates, H)
             h, _ = so2_conv(h, pre + ".edge_wise.so2_conv_2", H, C, None, 0, use_moe)
-            back = WinvEnv_m[0] @ h[0]
-            for m in range(1, M + 1):
-                back = back + WinvEnv_m[m] @ h[m]
+            back = WinvEnv @ g.op("Concat", h, axis=1) if M > 0 else WinvEnv @ h[0]
             x = sum_by_centre(back) + x_res
             x_res = x
             xn = norm(x, pre + ".norm_2")
@@ -526,7 +519,7 @@ def build_esen(
         return layer
 
     for i in range(hp.num_layers):
-        args = [x, x_edge, *Wig_m, *WinvEnv_m]
+        args = [x, x_edge, WinvEnv, *Wig_m]
         # Recompute each layer in the backward pass (its edge-sized intermediates are not kept).
         x = g.checkpoint(make_layer(i), args) if recompute else make_layer(i)(*args)
         inter[f"x_after_block{i}"] = x
