@@ -189,18 +189,19 @@ export interface ScatterOptions {
   readonly points: readonly ScatterPoint[];
   /** Legend entries (colour → label). */
   readonly legend: readonly { label: string; color: string }[];
-  /** Width and height in px (default 720 × 600). */
+  /** Width and height in px (default 800 × 600). */
   readonly width?: number;
   readonly height?: number;
 }
 
 /** A scatter plot with a legend, as a standalone SVG document. */
 export function scatterSvg(options: ScatterOptions): string {
-  const width = options.width ?? 720;
+  const width = options.width ?? 800;
   const height = options.height ?? 600;
   const [x0, x1] = extent([options.points.map((p) => p.x)]);
   const [y0, y1] = extent([options.points.map((p) => p.y)]);
-  const f: Frame = { left: 100, top: 44, width: width - 124, height: height - 104, x0, x1, y0, y1 };
+  // the legend sits right of the plot area so it never hides points
+  const f: Frame = { left: 100, top: 44, width: width - 210, height: height - 104, x0, x1, y0, y1 };
   const out: string[] = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
@@ -212,7 +213,7 @@ export function scatterSvg(options: ScatterOptions): string {
     const tip = p.title ? `<title>${escapeXml(p.title)}</title>` : '';
     out.push(`<circle cx="${r2(px(f, p.x))}" cy="${r2(py(f, p.y))}" r="4.5" fill="${escapeXml(p.color)}" fill-opacity="0.8" stroke="#333333" stroke-width="0.5">${tip}</circle>`);
   }
-  out.push(...legend(options.legend, f.left + f.width, f.top, 'dot'));
+  out.push(...legend(options.legend, width - 8, f.top - 8, 'dot'));
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
