@@ -34,6 +34,37 @@ PER_CONFIG = {
 }
 
 
+# Single atoms without edges (not in the fairchem fixtures): reference values from equiforce's PyTorch
+# port of fairchem (python/equiforce/model, itself checked against the fixtures), float64.
+ISOLATED = [
+    {"z": 29, "task": "omat", "charge": 0, "spin": 0},
+    {"z": 8, "task": "omol", "charge": 0, "spin": 1},
+    {"z": 1, "task": "omol", "charge": 1, "spin": 1},
+]
+
+
+def isolated_atom_references(src: str, tasks: list) -> list:
+    import torch
+
+    from equiforce.model import evaluate
+    from equiforce.model.loader import load_fixture_model
+
+    out = []
+    for case in ISOLATED:
+        entry = {**case, "task_index": tasks.index(case["task"])}
+        for cfg, tag in CONFIGS.items():
+            model = load_fixture_model(os.path.join(src, cfg)).double().eval()
+            res = evaluate(model, torch.tensor([case["z"]]), torch.zeros(2, 0, dtype=torch.long),
+                           edge_vec=torch.zeros(0, 3, dtype=torch.float64), charge=[case["charge"]],
+                           spin=[case["spin"]], task=[entry["task_index"]])
+            entry[tag] = {
+                "energy": float(res["energy"][0]),
+                "node_embedding": res["node_embedding"].detach().numpy().reshape(-1).tolist(),
+            }
+        out.append(entry)
+    return out
+
+
 def main() -> None:
     src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, "..", "shared", "fixtures", "uma-reference")
     out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(REPO, "test", "fixtures", "uma")
@@ -77,6 +108,7 @@ def main() -> None:
             "task_index": tasks.index(str(s["dataset"])),
             "arrays": entries,
         }
+    manifest["isolated_atoms"] = isolated_atom_references(src, tasks)
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
         f.write("\n")

@@ -25,9 +25,21 @@ interface SystemEntry {
   arrays: Record<string, ArrayEntry>;
 }
 
+/** A single atom without edges, with reference values from the PyTorch port of fairchem. */
+export interface IsolatedAtom {
+  z: number;
+  task: string;
+  task_index: number;
+  charge: number;
+  spin: number;
+  dense: { energy: number; node_embedding: number[] };
+  mole: { energy: number; node_embedding: number[] };
+}
+
 interface Manifest {
   tasks: string[];
   systems: Record<string, SystemEntry>;
+  isolated_atoms: IsolatedAtom[];
 }
 
 /** Reference results of one model configuration for one system (float64, raw model units). */
@@ -59,6 +71,9 @@ export interface FixtureSystem {
 const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as Manifest;
 
 export const SYSTEM_NAMES = Object.keys(manifest.systems);
+
+/** Isolated-atom cases (N = 1, E = 0). */
+export const ISOLATED_ATOMS: IsolatedAtom[] = manifest.isolated_atoms;
 
 function view(buf: Buffer, e: ArrayEntry): Int32Array | Float64Array {
   const n = e.shape.reduce((a, b) => a * b, 1);

@@ -9,6 +9,7 @@ import type * as ort from 'onnxruntime-node';
 import {
   type FixtureSystem,
   type GraphSystem,
+  ISOLATED_ATOMS,
   SYSTEM_NAMES,
   forcesFromEdgeGrad,
   loadSystem,
@@ -99,15 +100,18 @@ for (const cfg of CONFIGS) {
       });
     });
 
-    it('a single atom without edges runs and gives finite outputs', async () => {
-      session ??= await openModel(cfg.f64);
-      const out = await runModel(session, makeFeeds([emptySystem(29, 2)], 'float64'));
-      expect(out.energy.length).toBe(1);
-      expect(out.edgeGrad.length).toBe(0);
-      expect(out.nodeEmbedding.length).toBe(9 * 16);
-      expect(allFinite(out.energy) && allFinite(out.nodeEmbedding)).toBe(true);
-      expect(out.atomEnergy[0]).toBe(out.energy[0]);
-    });
+    it.each(ISOLATED_ATOMS.map((a) => [a.z, a.task, a] as const))(
+      'a single atom without edges (Z=%i, %s) matches the PyTorch port',
+      async (_z, _task, atom) => {
+        session ??= await openModel(cfg.f64);
+        const sys = { ...emptySystem(atom.z, atom.task_index), charge: atom.charge, spin: atom.spin };
+        const out = await runModel(session, makeFeeds([sys], 'float64'));
+        expect(out.edgeGrad.length).toBe(0);
+        expect(out.atomEnergy[0]).toBe(out.energy[0]);
+        expect(relErr(out.energy, [atom[cfg.tag].energy])).toBeLessThanOrEqual(1e-9);
+        expect(relErr(out.nodeEmbedding, atom[cfg.tag].node_embedding)).toBeLessThanOrEqual(1e-9);
+      },
+    );
 
     it('a molecule with an isolated atom: the isolated atom gets no force, others are finite', async () => {
       session ??= await openModel(cfg.f64);
