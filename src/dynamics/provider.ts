@@ -6,6 +6,8 @@
  * @module
  */
 import type { ComputeOptions, Potential } from '../calculator/potential.js';
+import { ArgumentError } from '../errors.js';
+import { VerletNeighborList } from '../geometry/verlet.js';
 import type { Structure } from '../structure/structure.js';
 
 /** What a force provider is asked for; energy is always returned. */
@@ -32,19 +34,52 @@ export interface ForceProvider {
   compute(structure: Structure, request: ForceRequest): Promise<ForceResult>;
 }
 
+/** Options of {@link potentialProvider}. */
+export interface PotentialProviderOptions {
+  /** The task (dataset head) to evaluate; may be omitted for single-task models. */
+  readonly task?: string;
+  /**
+   * Verlet skin, Å (default 1). Successive calls on the same atoms reuse one neighbour list built
+   * with cutoff + skin and only re-filter its pairs, until an atom has moved more than skin/2 or
+   * the cell changed; 0 rebuilds the list on every call. Results equal a fresh search.
+   */
+  readonly skin?: number;
+}
+
 /**
- * A {@link ForceProvider} view of a loaded {@link Potential} that always evaluates one task.
+ * A {@link ForceProvider} view of a loaded {@link Potential} that always evaluates one task and
+ * keeps a Verlet-skin neighbour list across calls (MD steps and optimizer steps move atoms a
+ * little at a time, so the cell-list search is rarely needed).
  *
  * @param potential a loaded model.
- * @param task the task (dataset head) to evaluate; may be omitted for single-task models.
+ * @param options the task, or options with the task and skin.
  */
-export function potentialProvider(potential: Potential, task?: string): ForceProvider {
+export function potentialProvider(potential: Potential, options?: string | PotentialProviderOptions): ForceProvider {
+  const o: PotentialProviderOptions = typeof options === 'string' ? { task: options } : (options ?? {});
+  const skin = o.skin ?? 1;
+  if (!(skin >= 0) || !Number.isFinite(skin)) throw new ArgumentError(`Verlet skin must be a non-negative length (Å), got ${o.skin}`);
+  let verlet: VerletNeighborList | undefined;
+  let key: Structure | undefined;
   return {
     compute(structure: Structure, request: ForceRequest): Promise<ForceResult> {
-      const options: ComputeOptions = { task, forces: request.forces ?? true, stress: request.stress ?? false };
-      return potential.compute(structure, options);
+      const options: ComputeOptions = { task: o.task, forces: request.forces ?? true, stress: request.stress ?? false };
+      if (skin === 0) return potential.compute(structure, options);
+      if (!verlet || !key || !sameSystem(key, structure)) {
+        verlet = new VerletNeighborList(structure, { cutoff: potential.cutoff, skin });
+        key = structure;
+      }
+      const list = verlet.update(structure.positions, structure.cell);
+      return potential.computePrepared([{ structure, list }], options).then((r) => r[0]);
     },
   };
+}
+
+/** Same atoms in the same order with the same periodicity (positions and cell may differ). */
+function sameSystem(a: Structure, b: Structure): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length || a.pbc[0] !== b.pbc[0] || a.pbc[1] !== b.pbc[1] || a.pbc[2] !== b.pbc[2]) return false;
+  for (let i = 0; i < a.length; i++) if (a.numbers[i] !== b.numbers[i]) return false;
+  return true;
 }
 
 /** True when all three axes are periodic, i.e. a stress tensor is defined. */

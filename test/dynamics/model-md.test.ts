@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Potential } from '../../src/calculator/index.js';
-import { Langevin, TrajectoryWriter, VelocityVerlet, maxwellBoltzmannVelocities, potentialProvider } from '../../src/dynamics/index.js';
+import { BerendsenNPT, Langevin, TrajectoryWriter, VelocityVerlet, maxwellBoltzmannVelocities, potentialProvider } from '../../src/dynamics/index.js';
 import { readExtxyz } from '../../src/io/index.js';
 import { Structure } from '../../src/structure/structure.js';
 
@@ -50,6 +50,26 @@ describe('MD with the float64 test model', () => {
     const ratio = coarse.maxDev / fine.maxDev;
     expect(ratio).toBeGreaterThan(3);
     expect(ratio).toBeLessThan(5.5);
+  }, 30_000);
+
+  it('the Verlet-skin provider gives the same trajectory as fresh neighbour searches', async () => {
+    const cu = Structure.fromArrays({ symbols: ['Cu', 'Cu', 'Cu', 'Cu'], positions: [[0, 0, 0], [1.8, 1.8, 0], [1.8, 0, 1.8], [0, 1.8, 1.9]], cell: [3.6, 3.6, 3.6], pbc: true });
+    const run = async (skin: number, s: Structure, npt: boolean): Promise<number[]> => {
+      const provider = potentialProvider(potential, { task: npt ? 'omat' : 'omol', skin });
+      const opts = { timestepFs: 2, temperatureK: 2000, seed: 5, velocities: maxwellBoltzmannVelocities(s.masses, 2000, { seed: 6 }) };
+      const md = npt ? new BerendsenNPT(provider, s, { ...opts, pressure: 0.05, barostatTimeFs: 50 }) : new Langevin(provider, s, opts);
+      const e: number[] = [];
+      md.attach((d) => {
+        e.push(d.potentialEnergy);
+      });
+      await md.run(15);
+      return e;
+    };
+    for (const [s, npt] of [[ethanol, false], [cu, true]] as const) {
+      const fresh = await run(0, s, npt);
+      const skin = await run(1, s, npt);
+      skin.forEach((e, k) => expect(Math.abs(e - fresh[k])).toBeLessThan(1e-10 * Math.max(1, Math.abs(e))));
+    }
   }, 30_000);
 
   it('writes trajectories that equiforce and ASE read back (energy, forces, velocities, stress)', async () => {
