@@ -154,8 +154,9 @@ describe('determinism', () => {
   it.each([
     ['test-mole-f32', 'float32'],
     ['test-dense-f64', 'float64'],
-  ] as const)('%s: 10 repeated runs are bitwise identical with 1 and 2 threads', async (model, dtype) => {
+  ] as const)('%s: 10 repeated runs are bitwise identical with 1 and 2 threads (and across them)', async (model, dtype) => {
     const feeds = makeFeeds(['cu_fcc_2x2x2', 'water', 'nakcl_triclinic'].map(byName), dtype);
+    const firsts = [];
     for (const threads of [1, 2]) {
       const session = await openModel(model, threads);
       const first = await runModel(session, feeds);
@@ -163,6 +164,9 @@ describe('determinism', () => {
         const again = await runModel(session, feeds);
         for (const k of Object.keys(first.raw)) expect(bitwiseEqual(again.raw[k], first.raw[k])).toBe(true);
       }
+      firsts.push(first);
     }
+    // No scatters and no split reductions: the thread count does not change a single bit either.
+    for (const k of Object.keys(firsts[0].raw)) expect(bitwiseEqual(firsts[1].raw[k], firsts[0].raw[k])).toBe(true);
   });
 });
