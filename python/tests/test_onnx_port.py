@@ -34,6 +34,7 @@ VARIANTS = {
     "l4m2_dense": dict(lmax=4, mmax=2, num_experts=0, num_layers=2, sphere_channels=6, hidden_channels=4),
     "l2m2_layer_norm_sh_pos_emb": dict(lmax=2, mmax=2, norm_type="layer_norm_sh", chg_spin_emb_type="pos_emb", num_layers=1),
     "l1m1_layer_norm_lin_emb_so2m0": dict(lmax=1, mmax=1, norm_type="layer_norm", chg_spin_emb_type="lin_emb", moe_type="so2m0", num_experts=2),
+    "l2m2_pnorm_layers_moe": dict(lmax=2, mmax=2, moe_expert_coefficient_norm="pnorm", num_layers=2, layers_moe=[1]),
     "l2m1_no_composition_no_dataset": dict(lmax=2, mmax=1, use_composition_embedding=False, use_dataset_embedding=False),
 }
 
@@ -127,10 +128,11 @@ def test_edge_grad_matches_finite_differences():
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node not available")
-def test_onnx_runtime_matches_port(tmp_path):
+@pytest.mark.parametrize("name", ["l3m1_mole3", "l2m2_layer_norm_sh_pos_emb", "l1m1_layer_norm_lin_emb_so2m0"])
+def test_onnx_runtime_matches_port(tmp_path, name):
     from equiforce.onnx.ort import run_ort
 
-    kwargs, model, sd, hp = _build("l3m1_mole3")
+    kwargs, model, sd, hp = _build(name)
     g, _ = build_esen(sd, hp)
     path = os.path.join(tmp_path, "m.onnx")
     onnx.save(to_onnx(g, "float64"), path)
