@@ -1,0 +1,154 @@
+/**
+ * MD benchmark: Langevin steps per second with a model on a 20-atom and a 100-atom molecule
+ * and on 108- and 500-atom fcc Cu, with the time of each step split into the ONNX run, the
+ * rest of the compute call (neighbour list, tensor packing, force/stress reduction) and the
+ * integrator (everything outside the compute call).
+ *
+ *   npx tsx bench/md.ts [modelDir]          (default models/test-dense-f32)
+ *   EQUIFORCE_BENCH_THREADS=2  EQUIFORCE_BENCH_SECONDS=4
+ *
+ * Writes bench/results/md.json and bench/results/md.md.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import type * as ort from 'onnxruntime-node';
+import { Potential } from '../src/calculator/potential.js';
+import { Langevin, RandomStream, maxwellBoltzmannVelocities, potentialProvider, type ForceProvider } from '../src/dynamics/index.js';
+import { Structure } from '../src/structure/structure.js';
+
+const THREADS = Number(process.env.EQUIFORCE_BENCH_THREADS ?? 2);
+const SECONDS = Number(process.env.EQUIFORCE_BENCH_SECONDS ?? 4);
+const MODEL = resolve(process.argv[2] ?? 'models/test-dense-f32');
+const OUT = join(import.meta.dirname, 'results');
+
+/** A compact random H/C/N/O molecule-like cluster at about liquid density, ≥ 1 Å between atoms. */
+function molecule(n: number, seed: number): Structure {
+  const rng = new RandomStream(seed);
+  const radius = Math.cbrt((3 * n) / (4 * Math.PI * 0.1));
+  const pos: number[][] = [];
+  while (pos.length < n) {
+    const p = [0, 1, 2].map(() => (2 * rng.uniform() - 1) * radius);
+    if (Math.hypot(...p) > radius) continue;
+    if (pos.every((q) => Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]) > 1.0)) pos.push(p);
+  }
+  return Structure.fromArrays({ symbols: pos.map((_, i) => ['C', 'H', 'H', 'O', 'C', 'H', 'N', 'H'][i % 8]), positions: pos });
+}
+
+/** n×n×n conventional cells of fcc Cu (a = 3.61 Å), rattled by ±0.05 Å. */
+function copper(n: number): Structure {
+  const a = 3.61;
+  const rng = new RandomStream(5);
+  const pos: number[] = [];
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) {
+    for (const b of [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]) pos.push((i + b[0]) * a, (j + b[1]) * a, (k + b[2]) * a);
+  }
+  return new Structure({ numbers: new Array(pos.length / 3).fill(29), positions: pos.map((x) => x + 0.1 * (rng.uniform() - 0.5)), cell: [n * a, 0, 0, 0, n * a, 0, 0, 0, n * a], pbc: [true, true, true] });
+}
+
+interface Row {
+  system: string;
+  atoms: number;
+  task: string;
+  dtFs: number;
+  steps: number;
+  stepsPerSecond: number;
+  msPerStep: number;
+  onnxMs: number;
+  computeOtherMs: number;
+  integratorMs: number;
+  outsideOnnxShare: number;
+  integratorShare: number;
+}
+
+async function main(): Promise<void> {
+  const potential = await Potential.load(MODEL, { threads: THREADS });
+  // Time ONNX Runtime's run() itself by wrapping the session (a private field, used only here).
+  const session = (potential as unknown as { session: ort.InferenceSession }).session;
+  const run = session.run.bind(session);
+  let onnxMs = 0;
+  (session as { run: unknown }).run = async (...args: Parameters<typeof run>) => {
+    const t = performance.now();
+    const r = await run(...args);
+    onnxMs += performance.now() - t;
+    return r;
+  };
+  const systems: [string, Structure, string, number][] = [
+    ['molecule 20 atoms', molecule(20, 1), 'omol', 0.5],
+    ['molecule 100 atoms', molecule(100, 2), 'omol', 0.5],
+    ['Cu fcc 108 atoms', copper(3), 'omat', 2],
+    ['Cu fcc 500 atoms', copper(5), 'omat', 2],
+  ];
+  const rows: Row[] = [];
+  for (const [name, structure, task, dt] of systems) {
+    const inner = potentialProvider(potential, { task: potential.tasks.length > 1 ? task : undefined });
+    let computeMs = 0;
+    const provider: ForceProvider = {
+      async compute(s, request) {
+        const t = performance.now();
+        const r = await inner.compute(s, request);
+        computeMs += performance.now() - t;
+        return r;
+      },
+    };
+    const md = new Langevin(provider, structure, { timestepFs: dt, temperatureK: 300, velocities: maxwellBoltzmannVelocities(structure.masses, 300, { seed: 3 }), seed: 4 });
+    await md.run(5); // warm-up: JIT, ONNX Runtime arenas, first neighbour list
+    onnxMs = 0;
+    computeMs = 0;
+    let steps = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < SECONDS * 1000 || steps < 5) {
+      await md.run(1);
+      steps++;
+    }
+    const total = performance.now() - t0;
+    const row: Row = {
+      system: name,
+      atoms: structure.length,
+      task,
+      dtFs: dt,
+      steps,
+      stepsPerSecond: (1000 * steps) / total,
+      msPerStep: total / steps,
+      onnxMs: onnxMs / steps,
+      computeOtherMs: (computeMs - onnxMs) / steps,
+      integratorMs: (total - computeMs) / steps,
+      outsideOnnxShare: (total - onnxMs) / total,
+      integratorShare: (total - computeMs) / total,
+    };
+    rows.push(row);
+    console.log(`${name.padEnd(20)} ${row.stepsPerSecond.toFixed(1).padStart(8)} steps/s  ${row.msPerStep.toFixed(2).padStart(8)} ms/step  ONNX ${row.onnxMs.toFixed(2)} ms  other compute ${row.computeOtherMs.toFixed(2)} ms  integrator ${row.integratorMs.toFixed(3)} ms  outside ONNX ${(100 * row.outsideOnnxShare).toFixed(1)}%`);
+  }
+  await potential.dispose();
+  const meta = {
+    model: potential.metadata.name,
+    dtype: potential.metadata.dtype,
+    device: 'cpu',
+    threads: THREADS,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    node: process.version,
+    date: new Date().toISOString(),
+    integrator: 'Langevin (BAOAB), 300 K, Verlet-skin neighbour list (skin 1 Å)',
+  };
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(join(OUT, 'md.json'), JSON.stringify({ meta, rows }, null, 1) + '\n');
+  const md = [
+    '# MD throughput',
+    '',
+    `Model \`${meta.model}\` (${meta.dtype}), CPU ${meta.cpu} (${meta.cores} cores, ${THREADS} ONNX threads), Node ${meta.node}, ${meta.date.slice(0, 10)}.`,
+    `${meta.integrator}; each system runs about ${SECONDS} s after 5 warm-up steps. Generated by \`npm run bench:md\`.`,
+    '',
+    'Time per step: **ONNX** = `session.run`; **other compute** = the rest of the compute call (neighbour list update, tensor packing, force/stress reduction); **integrator** = everything outside the compute call (velocity/position updates, thermostat, Structure creation).',
+    '',
+    '| system | atoms | dt (fs) | steps/s | ms/step | ONNX ms | other compute ms | integrator ms | outside ONNX | integrator share |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.system} | ${r.atoms} | ${r.dtFs} | ${r.stepsPerSecond.toFixed(1)} | ${r.msPerStep.toFixed(2)} | ${r.onnxMs.toFixed(2)} | ${r.computeOtherMs.toFixed(2)} | ${r.integratorMs.toFixed(3)} | ${(100 * r.outsideOnnxShare).toFixed(1)}% | ${(100 * r.integratorShare).toFixed(2)}% |`),
+    '',
+    'The test model is tiny (random weights, 16 channels, 2 layers), so its ONNX run is far cheaper than a production model\'s and the shares outside ONNX are upper bounds; rerun with `npx tsx bench/md.ts models/equiforce-small` once the shipped model exists.',
+    '',
+  ].join('\n');
+  writeFileSync(join(OUT, 'md.md'), md);
+}
+
+await main();
