@@ -214,3 +214,17 @@ def test_checkpoint_reader(tmp_path):
         _, hp = _graph("configA_dense")
         res = run_ort(str(out / "model.onnx"), _system_feeds("water", hp))
         assert _rel(res["energy"], np.load(FIX / "configA_dense" / "water.npz")["energy"]) <= 1e-9
+
+
+@pytest.mark.skipif(not HAVE_NODE, reason="node not available")
+def test_no_recompute_variant_gives_the_same_numbers(tmp_path):
+    from equiforce.onnx.ort import run_ort
+
+    out = _convert(tmp_path, "configB_mole4", "float64", ["--no-recompute"])
+    assert json.loads((out / "model.json").read_text())["graph"]["recompute_layers_in_backward"] is False
+    _, hp = _graph("configB_mole4")
+    feeds = _system_feeds("nakcl_triclinic", hp)
+    res = run_ort(str(out / "model.onnx"), feeds)
+    ref = np.load(FIX / "configB_mole4" / "nakcl_triclinic.npz")
+    assert _rel(res["energy"], ref["energy"]) <= 1e-9
+    assert _rel(res["edge_grad"], ref["dE_dedge_vec"]) <= 1e-9
