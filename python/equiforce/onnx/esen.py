@@ -220,8 +220,11 @@ def build_esen(
     def gather_centre(x: T) -> T:
         return g.op("Gather", [x, centre, P], axis=0, adj="seg")
 
+    # padded table of the reverse pairs: row n lists the pairs whose neighbour is n
+    Prev = g.op("Gather", [g.op("Concat", [reverse, g.op("Unsqueeze", [n_edges], axes=[0])], axis=0), P], axis=0)
+
     def gather_neigh(x: T) -> T:
-        return g.op("Gather", [x, neigh, P, centre, reverse], axis=0, adj="nbr")
+        return g.op("Gather", [x, neigh, P, centre, reverse, Prev], axis=0, adj="nbr")
 
     def sum_by_centre(x: T) -> T:
         return g.op("SegSum", [x, P, centre])

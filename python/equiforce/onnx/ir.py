@@ -552,14 +552,18 @@ def _vjp(g: Graph, t: T, go: T) -> list:
         assert at.get("axis", 0) == 0
         if kind == "seg":  # inputs x, owner, P
             return [g.op("SegSum", [go, ins[2], ins[1]]), None, None]
-        if kind == "nbr":  # inputs x, neigh, P, centre, reverse
+        if kind == "nbr":  # inputs x, neigh, P, centre, reverse[, Prev = reverse o P]
+            if len(ins) > 5:  # one gather: the padded table of reverse pairs
+                return [g.op("SegSum", [go, ins[5], *ins[1:5]], adj="nbr")] + [None] * 5
             rev = g.op("Gather", [go, ins[4], ins[4]], adj="perm")
             return [g.op("SegSum", [rev, ins[2], ins[3]])] + [None] * 4
         if kind == "perm":  # inputs x, idx, inv
             return [g.op("Gather", [go, ins[2], ins[1]], adj="perm"), None, None]
         raise ValueError(kind)
-    if op == "SegSum":  # x, P, owner
-        return [g.op("Gather", [go, ins[2], ins[1]], adj="seg"), None, None]
+    if op == "SegSum":
+        if at.get("adj") == "nbr":  # x, Prev, neigh, P, centre, reverse: sum over pairs whose neighbour is n
+            return [g.op("Gather", [go, ins[2], ins[3], ins[4], ins[5], ins[1]], adj="nbr")] + [None] * 5
+        return [g.op("Gather", [go, ins[2], ins[1]], adj="seg"), None, None]  # x, P, owner
     if op == "ToPadded":
         return [g.op("FromPadded", [go, ins[1], ins[2]]), None, None]
     if op == "FromPadded":
