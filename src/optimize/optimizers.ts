@@ -202,7 +202,10 @@ export interface LBFGSOptions extends OptimizerOptions {
 
 /**
  * Limited-memory BFGS (Nocedal's two-loop recursion) as in ASE 3.22's `LBFGS` without line
- * search: the quasi-Newton step is scaled so no row moves more than `maxStep`.
+ * search: the quasi-Newton step is scaled so no row moves more than `maxStep`. Two safeguards
+ * that ASE lacks keep it from cycling in concave regions: curvature pairs with y·s ≤ 0 are not
+ * stored, and a step that is not downhill resets the history. Where the surface is convex the
+ * steps are exactly ASE's.
  */
 export class LBFGS extends Optimizer {
   private readonly memory: number;
@@ -235,13 +238,18 @@ export class LBFGS extends Optimizer {
         y[k] = this.f0[k] - f[k];
         ys += y[k] * s[k];
       }
-      this.s.push(s);
-      this.y.push(y);
-      this.rho.push(1 / ys);
-      if (this.s.length > this.memory) {
-        this.s.shift();
-        this.y.shift();
-        this.rho.shift();
+      // Safeguard (not in ASE): a pair with non-positive curvature y·s would make the
+      // inverse-Hessian estimate indefinite, so it is skipped. On convex stretches this never
+      // triggers and the steps equal ASE's.
+      if (ys > 0) {
+        this.s.push(s);
+        this.y.push(y);
+        this.rho.push(1 / ys);
+        if (this.s.length > this.memory) {
+          this.s.shift();
+          this.y.shift();
+          this.rho.shift();
+        }
       }
     }
     const m = this.s.length;
@@ -255,6 +263,14 @@ export class LBFGS extends Optimizer {
     for (let i = 0; i < m; i++) {
       const b = this.rho[i] * dot(this.y[i], z);
       axpy(alpha[i] - b, this.s[i], z);
+    }
+    // Safeguard (not in ASE): if −z is not a descent direction (z·f ≥ 0 means p·F ≤ 0), forget
+    // the history and take the initial-Hessian step F/α.
+    if (m > 0 && dot(z, f) >= 0) {
+      this.s.length = 0;
+      this.y.length = 0;
+      this.rho.length = 0;
+      for (let k = 0; k < n; k++) z[k] = -this.h0 * f[k];
     }
     // step p = −z, scaled so the longest row step is at most maxStep
     let longest = 0;

@@ -182,3 +182,18 @@ describe('optimizers reach fmax on distorted structures (Morse)', () => {
     }
   });
 });
+
+describe('L-BFGS safeguards', () => {
+  it('converges from the concave region of a Morse well (negative curvature at the start)', async () => {
+    // Beyond the inflection point r0 + ln2/a the Morse curvature is negative: plain L-BFGS
+    // pairs with y·s < 0 there. Start a trimer well outside it.
+    const morse = PairPotential.morse({ epsilon: 0.35, r0: 2.55, a: 1.4, rc: 9 });
+    const s = new Structure({ numbers: [29, 29, 29], positions: [0, 0, 0, 3.9, 0.1, 0, 1.6, 3.6, 0.2] });
+    const r = await relax(morse, s, { optimizer: 'lbfgs', fmax: 1e-4, maxSteps: 300 });
+    expect(r.converged).toBe(true);
+    const d = (i: number, j: number): number => Math.hypot(...[0, 1, 2].map((k) => r.structure.positions[3 * i + k] - r.structure.positions[3 * j + k]));
+    // equilateral triangle at the minimum; the cutoff function shifts the bond a little from r0
+    expect(Math.abs(d(0, 1) - d(1, 2))).toBeLessThan(1e-3);
+    expect(Math.abs(d(0, 1) - d(0, 2))).toBeLessThan(1e-3);
+  });
+});
