@@ -97,6 +97,10 @@ export interface SearchOutput {
   reverseSegment: Int32Array;
   /** Per pair: the segment the pair itself belongs to. */
   ownSegment: Int32Array;
+  /** Per pair: the neighbour's bin-sorted index (only with segment tracking). */
+  neighborSorted: Int32Array;
+  /** Original index of each bin-sorted atom. */
+  order: Int32Array;
   /** Number of segment slots (atoms × stencil offsets). */
   segmentCount: number;
 }
@@ -226,6 +230,7 @@ export function searchPairs(
   // starts. A segment is the part of a run that lies in one bin.
   let key = scratch.int32('reverseKey', cap);
   let own = scratch.int32('ownSegment', trackSegments ? cap : 0);
+  let nbs = scratch.int32('neighborSorted', trackSegments ? cap : 0);
   // A run is at most w0 consecutive bins: bound the candidate buffer by the fullest such window.
   let maxRun = 0;
   for (let bin = 0; bin < grid.nBins; bin++) maxRun = Math.max(maxRun, start[Math.min(bin + w0, grid.nBins)] - start[bin]);
@@ -286,7 +291,7 @@ export function searchPairs(
       sh = out.int32('shifts', 3 * cap); vec = out.float64('vectors', 3 * cap);
       dist = out.float64('distances', cap); rev = out.int32('reverse', cap);
       key = scratch.int32('reverseKey', cap);
-      if (trackSegments) own = scratch.int32('ownSegment', cap);
+      if (trackSegments) { own = scratch.int32('ownSegment', cap); nbs = scratch.int32('neighborSorted', cap); }
     }
   }
 
@@ -302,7 +307,7 @@ export function searchPairs(
       sh = out.int32('shifts', 3 * cap, 3 * p); vec = out.float64('vectors', 3 * cap, 3 * p);
       dist = out.float64('distances', cap, p); rev = out.int32('reverse', cap, p);
       key = scratch.int32('reverseKey', cap, p);
-      if (trackSegments) own = scratch.int32('ownSegment', cap, p);
+      if (trackSegments) { own = scratch.int32('ownSegment', cap, p); nbs = scratch.int32('neighborSorted', cap, p); }
     }
     const x = bin % n0;
     const y = Math.floor(bin / n0) % n1;
@@ -358,7 +363,7 @@ export function searchPairs(
             vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
             dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
             key[p] = b * nSt + (nSt - 1 - o);
-            if (trackSegments) own[p] = segRow + o;
+            if (trackSegments) { own[p] = segRow + o; nbs[p] = b; }
             p++;
           }
           // The centre's own image (own bin, non-zero image): D = v exactly.
@@ -371,7 +376,7 @@ export function searchPairs(
               vec[3 * p] = vx; vec[3 * p + 1] = vy; vec[3 * p + 2] = vz;
               dist[p] = sqrt(d2);
               key[p] = segRow + (nSt - 1 - o);
-              if (trackSegments) own[p] = segRow + o;
+              if (trackSegments) { own[p] = segRow + o; nbs[p] = a; }
               p++;
             }
           }
@@ -396,7 +401,7 @@ export function searchPairs(
             vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
             dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
             key[p] = b * nSt + (nSt - 1 - o);
-            if (trackSegments) own[p] = segRow + o;
+            if (trackSegments) { own[p] = segRow + o; nbs[p] = b; }
             p++;
           }
           // Segments of the run's remaining bins start (empty) here.
@@ -432,5 +437,12 @@ export function searchPairs(
     offsets,
     reverse: rev.subarray(0, p),
   };
-  return { list, reverseSegment: key.subarray(0, p), ownSegment: trackSegments ? own.subarray(0, p) : own, segmentCount: nSt * n };
+  return {
+    list,
+    reverseSegment: key.subarray(0, p),
+    ownSegment: trackSegments ? own.subarray(0, p) : own,
+    neighborSorted: trackSegments ? nbs.subarray(0, p) : nbs,
+    order,
+    segmentCount: nSt * n,
+  };
 }

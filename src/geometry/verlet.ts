@@ -157,7 +157,7 @@ export class VerletNeighborList {
    * (segments are indexed by bin-sorted atom) instead of a random gather.
    */
   private compact(positions: ArrayLike<number>, cell: Float64Array): NeighborList {
-    const { list: L, reverseSegment, ownSegment, segmentCount } = this.skin_;
+    const { list: L, reverseSegment, ownSegment, neighborSorted, segmentCount } = this.skin_;
     const n = this.n;
     const m = L.count;
     const sNbr = L.neighbors, sSh = L.shifts, sOff = L.offsets;
@@ -171,6 +171,14 @@ export class VerletNeighborList {
     const offsets = this.out.int32('offsets', n + 1);
     const c0 = cell[0], c1 = cell[1], c2 = cell[2], c3 = cell[3], c4 = cell[4], c5 = cell[5], c6 = cell[6], c7 = cell[7], c8 = cell[8];
     const cut2 = this.cutoff * this.cutoff;
+    // Positions in bin order: a centre's neighbours then sit in a few contiguous stretches of
+    // memory instead of at scattered indices (same numbers, so the vectors are unchanged).
+    const order = this.binOrder;
+    const ps = this.scratch.float64('sortedPositions', 3 * n);
+    for (let s = 0; s < n; s++) {
+      const i = order[s];
+      ps[3 * s] = +positions[3 * i]; ps[3 * s + 1] = +positions[3 * i + 1]; ps[3 * s + 2] = +positions[3 * i + 2];
+    }
     let k = 0;
     let lastSeg = -1;
     for (let i = 0; i < n; i++) {
@@ -184,10 +192,11 @@ export class VerletNeighborList {
           lastSeg = seg;
         }
         const j = sNbr[p];
+        const b = neighborSorted[p];
         const sx = sSh[3 * p], sy = sSh[3 * p + 1], sz = sSh[3 * p + 2];
-        const dx = positions[3 * j] - xi + (sx * c0 + sy * c3 + sz * c6);
-        const dy = positions[3 * j + 1] - yi + (sx * c1 + sy * c4 + sz * c7);
-        const dz = positions[3 * j + 2] - zi + (sx * c2 + sy * c5 + sz * c8);
+        const dx = ps[3 * b] - xi + (sx * c0 + sy * c3 + sz * c6);
+        const dy = ps[3 * b + 1] - yi + (sx * c1 + sy * c4 + sz * c7);
+        const dz = ps[3 * b + 2] - zi + (sx * c2 + sy * c5 + sz * c8);
         const d2 = dx * dx + dy * dy + dz * dz;
         // Branch-free compaction: always write slot k, advance only when the pair is kept.
         nbr[k] = j;
@@ -204,7 +213,6 @@ export class VerletNeighborList {
     }
     const rev = this.out.int32('reverse', Math.max(k, 1)).subarray(0, k);
     // Centres in bin order, so the cursors (indexed by bin-sorted atom) are touched locally.
-    const order = this.binOrder;
     for (let s = 0; s < n; s++) {
       const i = order[s];
       for (let q = offsets[i], e = offsets[i + 1]; q < e; q++) rev[q] = cursor[reverseSegment[oldIndex[q]]]++;
