@@ -96,3 +96,18 @@ describe('neighborList invariance', () => {
     }
   });
 });
+
+describe('neighborList with a Structure', () => {
+  it('accepts a Structure (numbers, positions, cell, pbc) directly', async () => {
+    const { Structure } = await import('../../src/structure/index.js');
+    const sys = randomSystem(777, 10);
+    const cell = new Float64Array([4, 0, 0, 0.5, 4.2, 0, -0.3, 0.8, 3.9]);
+    const pbc: [boolean, boolean, boolean] = [true, false, true];
+    const structure = new Structure({ numbers: new Array(sys.positions.length / 3).fill(29), positions: sys.positions, cell, pbc });
+    const a = neighborList(structure, { cutoff: 3.3 });
+    const b = neighborList({ positions: sys.positions, cell, pbc }, { cutoff: 3.3 });
+    checkInvariants(a, { positions: sys.positions, cell, pbc });
+    expect(a.count).toBe(b.count);
+    expect([...a.vectors]).toEqual([...b.vectors]);
+  });
+});
