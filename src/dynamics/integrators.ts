@@ -130,6 +130,12 @@ export interface BerendsenNPTOptions extends LangevinOptions {
    * Only the product β·dt/τ_P matters: it sets how fast the volume responds.
    */
   readonly compressibility?: number;
+  /**
+   * Scale the three Cartesian axes independently from the diagonal of the pressure tensor
+   * (default false: isotropic scaling from the mean pressure). Use for crystals under
+   * anisotropic stress; shear components are not relaxed.
+   */
+  readonly anisotropic?: boolean;
 }
 
 /**
@@ -147,6 +153,8 @@ export class BerendsenNPT extends Langevin {
   readonly barostatTimeFs: number;
   /** Compressibility, Å³/eV. */
   readonly compressibility: number;
+  /** Per-axis scaling from the diagonal pressure components. */
+  readonly anisotropic: boolean;
 
   /** @throws ArgumentError when the structure is not periodic along all three axes, or options are out of range. */
   constructor(provider: ForceProvider, structure: Structure, options: BerendsenNPTOptions) {
@@ -157,6 +165,7 @@ export class BerendsenNPT extends Langevin {
     this.targetPressure = options.pressure ?? 0;
     this.barostatTimeFs = options.barostatTimeFs ?? 1000;
     this.compressibility = options.compressibility ?? 1 / (100 / EV_PER_A3_IN_GPA);
+    this.anisotropic = options.anisotropic ?? false;
     if (!Number.isFinite(this.targetPressure)) throw new ArgumentError(`target pressure must be finite, got ${options.pressure}`);
     if (!(this.barostatTimeFs > 0)) throw new ArgumentError(`barostat time must be positive (fs), got ${options.barostatTimeFs}`);
     if (!(this.compressibility > 0)) throw new ArgumentError(`compressibility must be positive (Å³/eV), got ${options.compressibility}`);
@@ -167,16 +176,36 @@ export class BerendsenNPT extends Langevin {
     return super.conservedEnergy + this.targetPressure * this.volume;
   }
 
+  /**
+   * Diagonal of the instantaneous pressure tensor, eV/Å³: −σ_ii plus the kinetic term
+   * Σ m·v_i²/V along each axis.
+   */
+  pressureDiagonal(): [number, number, number] {
+    const s = this.stress;
+    if (!s) throw new EquiforceError('provider-result', 'no stress available for the barostat');
+    const kin = [0, 0, 0];
+    const v = this.velocities;
+    for (let i = 0; i < this.length; i++) for (let d = 0; d < 3; d++) kin[d] += this.masses[i] * v[3 * i + d] ** 2;
+    const vol = this.volume;
+    return [0, 1, 2].map((d) => -s[d] + (kin[d] * AMU_A2_FS2_IN_EV) / vol) as [number, number, number];
+  }
+
   protected override async beforeForces(): Promise<void> {
     const p = this.pressure;
     if (p === undefined) return;
-    const arg = 1 - this.compressibility * (this.timestepFs / this.barostatTimeFs) * (this.targetPressure - p);
-    if (!(arg > 0)) {
-      throw new EquiforceError('simulation-unstable', `barostat scaling became ${arg} at step ${this.steps} (pressure ${p} eV/Å³): increase barostatTimeFs`);
-    }
-    const mu = Math.cbrt(arg);
-    for (let k = 0; k < this.positions.length; k++) this.positions[k] *= mu;
-    for (let k = 0; k < 9; k++) this.cell[k] *= mu;
+    const rate = this.compressibility * (this.timestepFs / this.barostatTimeFs);
+    const axes = this.anisotropic ? this.pressureDiagonal() : [p, p, p];
+    const mu = axes.map((pa) => {
+      // isotropic: volume scales by 1 − rate·ΔP, so lengths by its cube root; anisotropic:
+      // each axis length scales by 1 − rate·ΔP_ii/3 (same volume response for equal ΔP_ii)
+      const arg = this.anisotropic ? 1 - (rate * (this.targetPressure - pa)) / 3 : 1 - rate * (this.targetPressure - pa);
+      if (!(arg > 0)) {
+        throw new EquiforceError('simulation-unstable', `barostat scaling became ${arg} at step ${this.steps} (pressure ${pa} eV/Å³): increase barostatTimeFs`);
+      }
+      return this.anisotropic ? arg : Math.cbrt(arg);
+    });
+    for (let k = 0; k < this.positions.length; k++) this.positions[k] *= mu[k % 3];
+    for (let k = 0; k < 9; k++) this.cell[k] *= mu[k % 3];
   }
 }
 

@@ -231,4 +231,32 @@ describe('BerendsenNPT', () => {
     expect(md.volume).toBeGreaterThan(1.05 * v0);
     expect(Math.abs(sum / count)).toBeLessThan(0.1 * p0);
   }, 30_000);
+
+  it('anisotropic scaling relaxes a crystal compressed along one axis', async () => {
+    const a0 = 5.26;
+    const base = arFcc(a0, 2);
+    const pos = Float64Array.from(base.positions);
+    for (let i = 0; i < pos.length; i += 3) pos[i] *= 0.96;
+    const cell = Float64Array.from(base.cell);
+    cell[0] *= 0.96;
+    const s = base.with({ positions: pos, cell });
+    const md = new BerendsenNPT(lj(), s, { timestepFs: 5, temperatureK: 10, pressure: 0, barostatTimeFs: 200, compressibility: 1 / (2 / EV_PER_A3_IN_GPA), anisotropic: true, seed: 2 });
+    await md.run(0);
+    const [px0, py0] = md.pressureDiagonal();
+    expect(px0).toBeGreaterThan(py0 + 0.05 / EV_PER_A3_IN_GPA);
+    const sums = [0, 0, 0];
+    let count = 0;
+    md.attach((d) => {
+      if (d.steps > 1500) {
+        (d as BerendsenNPT).pressureDiagonal().forEach((x, k) => (sums[k] += x));
+        count++;
+      }
+    });
+    await md.run(3000);
+    const lx = md.cell[0] / cell[0];
+    const ly = md.cell[4] / cell[4];
+    expect(lx - 1).toBeGreaterThan(2 * Math.abs(ly - 1)); // the compressed axis expanded most
+    for (const x of sums) expect(Math.abs(x / count)).toBeLessThan(0.1 * px0);
+    expect(md.cell[1]).toBe(0); // no shear introduced
+  }, 30_000);
 });

@@ -29,6 +29,7 @@ export const mdSpec: CommandSpec = {
     friction: { type: 'number', metavar: 'PER_FS', default: 0.01, help: 'Langevin friction, 1/fs' },
     pressure: { type: 'number', metavar: 'GPA', default: 0, help: 'NPT target pressure, GPa' },
     'barostat-time': { type: 'number', metavar: 'FS', default: 1000, help: 'NPT barostat relaxation time, fs' },
+    anisotropic: { type: 'boolean', help: 'NPT: scale the x, y, z axes independently from the diagonal pressure components' },
     seed: { type: 'integer', default: 42, help: 'random seed (initial velocities, Langevin noise)' },
     out: { type: 'string', metavar: 'FILE', default: 'md.extxyz', help: 'trajectory (extended XYZ)' },
     interval: { type: 'integer', metavar: 'N', default: 10, help: 'write a frame (and log line) every N steps' },
@@ -62,7 +63,7 @@ export async function mdCommand(args: ParsedArgs, ctx: CliContext): Promise<numb
   let md: MolecularDynamics;
   if (ensemble === 'nve') md = new VelocityVerlet(provider, structure, base);
   else if (ensemble === 'nvt') md = new Langevin(provider, structure, thermo);
-  else md = new BerendsenNPT(provider, structure, { ...thermo, pressure: gpaToEvPerA3(o.pressure as number), barostatTimeFs: o['barostat-time'] as number });
+  else md = new BerendsenNPT(provider, structure, { ...thermo, pressure: gpaToEvPerA3(o.pressure as number), barostatTimeFs: o['barostat-time'] as number, anisotropic: Boolean(o.anisotropic) });
 
   const traj = new TrajectoryWriter(o.out as string);
   const log = o.log ? new MDLogger(o.log as string) : undefined;
