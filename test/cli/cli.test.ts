@@ -136,6 +136,22 @@ describe('equiforce CLI', () => {
     if (!rs.error) expect(statSync(png).size).toBeGreaterThan(5000);
   });
 
+  it('md --ensemble npt changes the cell and records stress and pressure', () => {
+    const traj = join(dir, 'npt.extxyz');
+    const r = cli(['md', cu, '--model', F32, '--ensemble', 'npt', '--pressure', '5', '--barostat-time', '20', '--steps', '6', '--interval', '3', '--out', traj, '--quiet']);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/NPT MD of Cu4/);
+    expect(r.err).not.toMatch(/steps\/s  ETA/); // --quiet: no progress bar
+    const frames = readExtxyz(traj);
+    expect(frames.length).toBe(3);
+    expect(frames[2].cell[0]).not.toBe(frames[0].cell[0]);
+    expect((frames[2].info.stress as number[]).length).toBe(9);
+    expect(typeof frames[2].info.pressure_GPa).toBe('number');
+    const nve = cli(['md', ethanol, '--model', F32, '--ensemble', 'npt', '--steps', '2']);
+    expect(nve.code).toBe(2);
+    expect(nve.err).toMatch(/npt needs a structure periodic/);
+  });
+
   it('md: Ctrl-C stops cleanly and writes the last frame', async () => {
     const traj = join(dir, 'long.extxyz');
     const child = spawn(tsx, [main, 'md', ethanol, '--model', F32, '--steps', '100000', '--interval', '1000', '--out', traj], { cwd: dir });
