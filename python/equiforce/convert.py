@@ -16,6 +16,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import re
 import sys
 from typing import Optional
 
@@ -161,9 +162,11 @@ def convert(
             "date": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         },
     }
+    text = json.dumps(meta, indent=1)
+    # keep lists of numbers on one line
+    text = re.sub(r"\[\s*([-0-9.e, \n]+?)\s*\]", lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text)
     with open(os.path.join(out_dir, "model.json"), "w") as f:
-        json.dump(meta, f, indent=1)
-        f.write("\n")
+        f.write(text + "\n")
     return meta
 
 

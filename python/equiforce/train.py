@@ -142,6 +142,80 @@ def export(model, kwargs: dict, stats: dict, out_dir: str, name: str, note: str 
             f.write("\n")
 
 
+TARGETS = {"mol": {"forces": 60.0, "energy": 5.0}, "metal": {"forces": 25.0, "energy": 5.0}}
+
+
+def model_card(name: str, summary: dict, data_dir: str) -> str:
+    """MODEL_CARD.md text: provenance, data sizes, architecture, training, test metrics vs targets."""
+    res = summary["results"]
+    split_path = os.path.join(data_dir, "splits.json")
+    sizes = splits_mod.load(split_path).get("sizes", {}) if os.path.exists(split_path) else {}
+    kw = summary["kwargs"]
+    lines = [f"# {name}", "",
+             "An eSEN/UMA-style interatomic potential trained by equiforce (`python -m equiforce.train`) on data "
+             "generated in this repository; it runs through the same ONNX code path as converted UMA checkpoints.", "",
+             "## Tasks", "",
+             "- `mol`: organic molecules with H, C, N, O, F, S, Cl (≤ 30 atoms), neutral, cations, anions and radicals "
+             "(pass total `charge` and spin multiplicity `spin` = 2S+1). Reference: GFN2-xTB (xtb 6.5.1), energies "
+             "eV, forces eV/Å. Geometries: RDKit ETKDG conformers, GFN2-xTB optima with noise, distorted geometries, "
+             "GFN2-xTB and GFN-FF MD at 300–1000 K (`python/equiforce/data/molgen.py`).",
+             "- `metal`: fcc Al, Cu, Ag, Au, Ni, Pd, Pt and their random binary/ternary alloys; bulk, vacancies, "
+             "strained cells, slabs, Langevin MD up to 1,500 K. Reference: ASE's EMT (energies, forces, stress) "
+             "(`python/equiforce/data/metalgen.py`). Use charge 0, spin 0.", "",
+             "These are cheap reference methods: the model reproduces GFN2-xTB and EMT, not experiment or DFT.", "",
+             "## Data and splits", "",
+             "Splits are by molecule (canonical SMILES) and by alloy composition; test molecules and test "
+             "compositions never appear in training (pure elements are always in training).", "",
+             "| task | split | groups | frames | atoms |", "|---|---|---|---|---|"]
+    for task, per in sizes.items():
+        for s, v in per.items():
+            lines.append(f"| {task} | {s} | {v['groups']} | {v['frames']} | {v['atoms']} |")
+    lines += ["", f"Frames used for training: {summary['train_frames']}.", "",
+              "## Architecture", "",
+              f"Dense eSCNMDBackbone: sphere channels {kw['sphere_channels']}, lmax {kw['lmax']}, mmax {kw['mmax']}, "
+              f"{kw['num_layers']} layers, hidden {kw['hidden_channels']}, edge channels {kw['edge_channels']}, "
+              f"{kw['num_distance_basis']} Gaussians, cutoff {kw['cutoff']} Å, rms_norm_sh, gate activation, spectral "
+              f"feed-forward, positional charge/spin embeddings, dataset embedding for tasks {kw['dataset_list']}; "
+              f"{summary['parameters']} parameters. Per-task element references (least squares on the training set) "
+              "and energy scale (training RMS force) are in `model.json`.", "",
+              "## Training", "",
+              f"{summary['steps']} optimiser steps ({summary['epochs']} full epochs) in {summary['minutes']:.0f} min on "
+              f"{summary['args']['threads']} CPU threads (PyTorch 1.13), AdamW, {summary['args']['schedule']} schedule, "
+              f"EMA {summary['args']['ema']}. Log: `training_log.md`, `train_log.csv`.", "",
+              "## Test-set metrics", "", metrics_table({"test": res["test"]}), "",
+              "Validation:", "", metrics_table({"val": res["val"]}), "",
+              "Targets (issue): force MAE ≤ 60 meV/Å (`mol`), ≤ 25 meV/Å (`metal`), energy MAE ≤ 5 meV/atom.", ""]
+    met = []
+    for task, t in TARGETS.items():
+        r = res["test"].get(task, {})
+        ok = r and r["forces"] <= t["forces"] and r["energy"] <= t["energy"]
+        met.append(f"- `{task}`: {'meets' if ok else 'does NOT meet'} the targets "
+                   f"(force {r.get('forces', float('nan')):.1f} meV/Å, energy {r.get('energy', float('nan')):.2f} meV/atom).")
+    lines += met + ["", "## Files", "", "- `model.onnx`, `model.json`: float32", "- `float64/model.onnx`, "
+                    "`float64/model.json`: float64 (for MD with tight energy conservation)", ""]
+    return "\n".join(lines)
+
+
+def check_frames(model, graphs: list, stats: dict, per_task: int = 3) -> list:
+    """A few frames with the PyTorch (float64) predictions, for checking the ONNX export from another
+    runtime (``python/scripts/check_model_node.ts``)."""
+    import copy as _copy
+
+    m64 = _copy.deepcopy(model).double()
+    m64.backbone.refresh_couplings()
+    out = []
+    for t in range(len(TASKS)):
+        for g in [g for g in graphs if g.task == t][:per_task]:
+            batch = collate([g], torch.float64)
+            pred = predict_batch(m64, batch, stats)
+            out.append({"task": TASKS[t], "numbers": g.numbers.tolist(), "positions": g.positions.reshape(-1).tolist(),
+                        "cell": g.cell.reshape(-1).tolist(), "pbc": bool(g.periodic), "charge": g.charge, "spin": g.spin,
+                        "energy_label": g.energy, "energy": float(pred["energy"][0]),
+                        "forces": pred["forces"].detach().reshape(-1).tolist(),
+                        "stress": pred["stress"][0].detach().reshape(-1).tolist() if "stress" in pred else None})
+    return out
+
+
 def train(args) -> dict:
     torch.set_num_threads(args.threads)
     os.makedirs(args.run, exist_ok=True)
@@ -297,8 +371,15 @@ def train(args) -> dict:
         f.write("\n".join(md) + "\n")
     print(metrics_table(results), flush=True)
     if args.export:
-        export(final, kwargs, stats, args.export, args.name or os.path.basename(os.path.normpath(args.export)),
-               note=f"{step} steps, {summary['minutes']:.0f} min")
+        name = args.name or os.path.basename(os.path.normpath(args.export))
+        export(final, kwargs, stats, args.export, name, note=f"{step} steps, {summary['minutes']:.0f} min")
+        with open(os.path.join(args.run, "check_frames.json"), "w") as f:
+            json.dump(check_frames(final, data["test"], stats), f)
+        with open(os.path.join(args.export, "MODEL_CARD.md"), "w") as f:
+            f.write(model_card(name, summary, args.data))
+        for fn in ("training_log.md", "train_log.csv", "results.json"):
+            with open(os.path.join(args.run, fn)) as src, open(os.path.join(args.export, fn), "w") as dst:
+                dst.write(src.read())
         print(f"exported {args.export} (float32) and {args.export}/float64", flush=True)
     return summary
 

@@ -239,7 +239,6 @@ class Graph:
         self.outputs: list[tuple[str, T]] = []
         self._const_cache: dict = {}
         self.regions: dict = {}  # id of a checkpointed region's output -> (fn, inputs)
-        self._runtime_zero: Optional[T] = None
 
     # creation -----------------------------------------------------------------------------
     def input(self, name: str, dtype: str, shape: Sequence[Dim], requires_grad: bool = False) -> T:
@@ -287,18 +286,12 @@ class Graph:
         """out = fn(*inputs), recomputed during the backward pass instead of keeping its intermediates.
 
         ``fn`` must use only ``inputs`` (and constants / non-differentiable index tensors): the
-        recomputation calls it again on ``input + z`` with a runtime zero z, so that ONNX Runtime's
-        common-subexpression elimination cannot merge the two copies back together."""
+        recomputation calls it again on ``input + z`` with a runtime zero z (derived from the incoming
+        cotangent), so that ONNX Runtime's common-subexpression elimination cannot merge the two
+        copies back together and cannot schedule the recomputation early."""
         out = fn(*inputs)
         self.regions[out.id] = (fn, list(inputs))
         return out
-
-    def runtime_zero(self, like: T) -> T:
-        """A float zero scalar that ONNX Runtime cannot constant-fold (it depends on an input shape)."""
-        if self._runtime_zero is None:
-            n = self.op("Shape", [like], index=0)
-            self._runtime_zero = self.op("Cast", [self.op("Less", [n, self.const(np.int64(0))])], to="f")
-        return self._runtime_zero
 
     def output(self, name: str, t: T) -> None:
         self.outputs.append((name, t))
