@@ -33,3 +33,19 @@ export function timeRepeated<T>(fn: () => T, repeats: number): { times: number[]
 export function repeatsFor(oneCallMs: number, budgetMs: number, min = 3, max = 30): number {
   return Math.max(min, Math.min(max, Math.round(budgetMs / Math.max(oneCallMs, 1e-3))));
 }
+
+/** Run `fn` `repeats` times; returns wall-clock and process CPU (user + system) ms per call. */
+export function timeRepeatedCpu<T>(fn: () => T, repeats: number): { times: number[]; cpuTimes: number[]; result: T } {
+  const times: number[] = [];
+  const cpuTimes: number[] = [];
+  let result!: T;
+  for (let r = 0; r < repeats; r++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    result = fn();
+    times.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpuTimes.push((c.user + c.system) / 1000);
+  }
+  return { times, cpuTimes, result };
+}
