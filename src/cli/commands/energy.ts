@@ -39,7 +39,7 @@ export async function energyCommand(args: ParsedArgs, ctx: CliContext): Promise<
         forces_eV_per_A: chunk(r.forces as Float64Array, 3),
         stress_eV_per_A3: r.stress ? Array.from(r.stress) : null,
       }));
-      ctx.out(JSON.stringify(json.length === 1 ? json[0] : json, null, 1));
+      ctx.out(compactJson(json.length === 1 ? json[0] : json));
       return 0;
     }
     results.forEach(({ s, r }, k) => {
@@ -73,4 +73,9 @@ function chunk(a: Float64Array, n: number): number[][] {
   const out: number[][] = [];
   for (let k = 0; k < a.length; k += n) out.push(Array.from(a.subarray(k, k + n)));
   return out;
+}
+
+/** Indented JSON with every innermost array of numbers on one line (one atom per line). */
+export function compactJson(value: unknown): string {
+  return JSON.stringify(value, null, 1).replace(/\[\s*(-?[\d.eE+-]+(?:,\s*-?[\d.eE+-]+)*)\s*\]/g, (_, body: string) => `[${body.split(/,\s*/).join(', ')}]`);
 }
