@@ -161,5 +161,7 @@ def test_tiny_run_checkpoint_resume_and_export(tmp_path):
     assert tasks["mol"]["energy_scale"] == pytest.approx(stats[0]["scale"])
     assert tasks["metal"]["element_references_eV"][29] == pytest.approx(stats[1]["refs"][29])
     assert sorted(meta["supported_elements"]) == [6, 7, 8, 28, 29]
+    card = open(os.path.join(export, "MODEL_CARD.md")).read()
+    assert "| test | metal |" in card and "Targets" in card
     rows = open(os.path.join(run, "train_log.csv")).read().splitlines()
     assert rows[0].startswith("kind,") and len(rows) == 1 + 5

@@ -126,7 +126,7 @@ class MetalGenerator:
 
         a = self.lattice(fracs) * self.rng.uniform(0.98, 1.02)
         builder, size = [(fcc100, (2, 2, 4)), (fcc111, (2, 2, 4)), (fcc110, (2, 2, 4)), (fcc100, (3, 3, 3)),
-                         (fcc111, (3, 3, 4)), (fcc111, (2, 3, 5))][self.rng.integers(6)]
+                         (fcc111, (3, 2, 4)), (fcc111, (2, 4, 5))][self.rng.integers(6)]
         atoms = builder("Cu", size=size, a=a, vacuum=7.0, orthogonal=True)
         atoms.pbc = True
         atoms.set_chemical_symbols(_assign(len(atoms), fracs, self.rng))
