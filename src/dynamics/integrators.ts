@@ -209,6 +209,82 @@ export class BerendsenNPT extends Langevin {
   }
 }
 
+/** Options of {@link StochasticCellRescaling}. */
+export interface StochasticCellRescalingOptions extends LangevinOptions {
+  /** Target pressure, eV/Å³ (default 0). */
+  readonly pressure?: number;
+  /** Barostat relaxation time τ_P, fs (default 1000 fs). */
+  readonly barostatTimeFs?: number;
+  /** Isothermal compressibility β, Å³/eV (default 1/(100 GPa)); sets the volume response rate with τ_P. */
+  readonly compressibility?: number;
+}
+
+/**
+ * Isothermal–isobaric (NPT) dynamics with the correct volume distribution: the {@link Langevin}
+ * thermostat plus isotropic stochastic cell rescaling (Bernetti & Bussi, J. Chem. Phys. 153,
+ * 114107 (2020)). Each step the log-volume ε = ln V moves by
+ *
+ *   dε = −(β/τ_P)·(P₀ − P − k_BT/V)·dt + √(2k_BT·β·dt/(V·τ_P))·ξ,
+ *
+ * an overdamped Langevin equation whose stationary distribution is the NPT one,
+ * ∝ V^N exp(−(U + P₀V)/k_BT); positions and cell scale by e^{dε/3}, velocities by e^{−dε/3}.
+ * Unlike Berendsen it gives the right volume fluctuations (⟨δV²⟩ = k_BT·V·κ_T). Needs a cell
+ * periodic along all three axes; one force (and stress) evaluation per step.
+ */
+export class StochasticCellRescaling extends Langevin {
+  /** Target pressure, eV/Å³. */
+  readonly targetPressure: number;
+  /** Barostat relaxation time, fs. */
+  readonly barostatTimeFs: number;
+  /** Compressibility, Å³/eV. */
+  readonly compressibility: number;
+  private readonly cellRng: RandomStream;
+
+  /** @throws ArgumentError when the structure is not periodic along all three axes, or options are out of range. */
+  constructor(provider: ForceProvider, structure: Structure, options: StochasticCellRescalingOptions) {
+    if (!isFullyPeriodic(structure)) {
+      throw new ArgumentError('NPT dynamics needs a cell that is periodic along all three axes (it changes the volume)', 'npt-without-cell');
+    }
+    super(provider, structure, options);
+    this.targetPressure = options.pressure ?? 0;
+    this.barostatTimeFs = options.barostatTimeFs ?? 1000;
+    this.compressibility = options.compressibility ?? 1 / (100 / EV_PER_A3_IN_GPA);
+    if (!Number.isFinite(this.targetPressure)) throw new ArgumentError(`target pressure must be finite, got ${options.pressure}`);
+    if (!(this.barostatTimeFs > 0)) throw new ArgumentError(`barostat time must be positive (fs), got ${options.barostatTimeFs}`);
+    if (!(this.compressibility > 0)) throw new ArgumentError(`compressibility must be positive (Å³/eV), got ${options.compressibility}`);
+    // A separate stream so the thermostat noise is the same as a Langevin run with the same seed.
+    this.cellRng = new RandomStream((options.seed ?? 42) + 7919);
+  }
+
+  /**
+   * Total energy + P₀·V − thermostat heat, eV. Only approximately flat: the work of the
+   * barostat's random volume moves is not tracked.
+   */
+  override get conservedEnergy(): number {
+    return super.conservedEnergy + this.targetPressure * this.volume;
+  }
+
+  protected override async beforeForces(): Promise<void> {
+    const p = this.pressure;
+    if (p === undefined) return;
+    const v = this.volume;
+    const kT = BOLTZMANN_EV_PER_K * this.temperatureK;
+    const dt = this.timestepFs;
+    const rate = this.compressibility / this.barostatTimeFs;
+    const deps = -rate * (this.targetPressure - p - kT / v) * dt + Math.sqrt((2 * kT * rate * dt) / v) * this.cellRng.normal();
+    if (!Number.isFinite(deps) || Math.abs(deps) > 0.3) {
+      throw new EquiforceError('simulation-unstable', `cell rescaling step ln(V'/V) = ${deps} at step ${this.steps} (pressure ${p} eV/Å³): increase barostatTimeFs`);
+    }
+    const up = Math.exp(deps / 3);
+    const down = 1 / up;
+    for (let k = 0; k < this.positions.length; k++) {
+      this.positions[k] *= up;
+      this.velocities[k] *= down;
+    }
+    for (let k = 0; k < 9; k++) this.cell[k] *= up;
+  }
+}
+
 /** Options of {@link maxwellBoltzmannVelocities}. */
 export interface MaxwellBoltzmannOptions {
   /** Seed (default 42). */

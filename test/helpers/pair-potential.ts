@@ -102,8 +102,13 @@ export class PairPotential implements ForceProvider {
       forces[3 * i] += g * dx;
       forces[3 * i + 1] += g * dy;
       forces[3 * i + 2] += g * dz;
-      const d = [dx, dy, dz];
-      for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) sig[3 * a + b] += 0.5 * g * d[a] * d[b];
+      const h = 0.5 * g;
+      sig[0] += h * dx * dx;
+      sig[1] += h * dx * dy;
+      sig[2] += h * dx * dz;
+      sig[4] += h * dy * dy;
+      sig[5] += h * dy * dz;
+      sig[8] += h * dz * dz;
     };
     if (structure.isPeriodic) {
       const list = neighborList(structure, { cutoff: this.cutoff });
@@ -123,7 +128,7 @@ export class PairPotential implements ForceProvider {
     if (request.forces ?? true) result.forces = forces;
     if (request.stress) {
       const v = structure.volume;
-      result.stress = Float64Array.from([sig[0], sig[4], sig[8], sig[5], sig[2], sig[1]], (s) => s / v);
+      result.stress = Float64Array.from([sig[0], sig[4], sig[8], sig[5], sig[2], sig[1]], (s) => s / v); // upper triangle only: symmetric
     }
     return result;
   }
