@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { BerendsenNPT, Langevin, VelocityVerlet, maxwellBoltzmannVelocities } from '../../dynamics/integrators.js';
+import { BerendsenNPT, Langevin, StochasticCellRescaling, VelocityVerlet, maxwellBoltzmannVelocities } from '../../dynamics/integrators.js';
 import type { MolecularDynamics } from '../../dynamics/md.js';
 import { MDLogger, TrajectoryWriter } from '../../dynamics/observers.js';
 import { potentialProvider } from '../../dynamics/provider.js';
@@ -25,11 +25,12 @@ export const mdSpec: CommandSpec = {
     steps: { type: 'integer', metavar: 'N', help: 'number of steps (required)' },
     dt: { type: 'number', metavar: 'FS', default: 1, help: 'time step, fs (0.5 with light atoms)' },
     temperature: { type: 'number', metavar: 'K', help: 'thermostat target and initial Maxwell-Boltzmann temperature, K (default 300; with nve and a FILE that has velocities, those are kept unless given)' },
-    ensemble: { type: 'string', choices: ['nve', 'nvt', 'npt'], default: 'nvt', help: 'velocity Verlet, Langevin, or Langevin + Berendsen barostat' },
+    ensemble: { type: 'string', choices: ['nve', 'nvt', 'npt'], default: 'nvt', help: 'velocity Verlet, Langevin, or Langevin + barostat' },
+    barostat: { type: 'string', choices: ['crescale', 'berendsen'], default: 'crescale', help: 'NPT barostat: stochastic cell rescaling (correct volume fluctuations) or Berendsen' },
     friction: { type: 'number', metavar: 'PER_FS', default: 0.01, help: 'Langevin friction, 1/fs' },
     pressure: { type: 'number', metavar: 'GPA', default: 0, help: 'NPT target pressure, GPa' },
     'barostat-time': { type: 'number', metavar: 'FS', default: 1000, help: 'NPT barostat relaxation time, fs' },
-    anisotropic: { type: 'boolean', help: 'NPT: scale the x, y, z axes independently from the diagonal pressure components' },
+    anisotropic: { type: 'boolean', help: 'NPT with --barostat berendsen: scale x, y, z independently from the diagonal pressure components' },
     seed: { type: 'integer', default: 42, help: 'random seed (initial velocities, Langevin noise)' },
     out: { type: 'string', metavar: 'FILE', default: 'md.extxyz', help: 'trajectory (extended XYZ)' },
     interval: { type: 'integer', metavar: 'N', default: 10, help: 'write a frame (and log line) every N steps' },
@@ -63,7 +64,12 @@ export async function mdCommand(args: ParsedArgs, ctx: CliContext): Promise<numb
   let md: MolecularDynamics;
   if (ensemble === 'nve') md = new VelocityVerlet(provider, structure, base);
   else if (ensemble === 'nvt') md = new Langevin(provider, structure, thermo);
-  else md = new BerendsenNPT(provider, structure, { ...thermo, pressure: gpaToEvPerA3(o.pressure as number), barostatTimeFs: o['barostat-time'] as number, anisotropic: Boolean(o.anisotropic) });
+  else {
+    const npt = { ...thermo, pressure: gpaToEvPerA3(o.pressure as number), barostatTimeFs: o['barostat-time'] as number };
+    if (o.barostat === 'berendsen') md = new BerendsenNPT(provider, structure, { ...npt, anisotropic: Boolean(o.anisotropic) });
+    else if (o.anisotropic) throw new ArgumentError('--anisotropic needs --barostat berendsen (stochastic cell rescaling is isotropic)', 'bad-option');
+    else md = new StochasticCellRescaling(provider, structure, npt);
+  }
 
   const traj = new TrajectoryWriter(o.out as string);
   const log = o.log ? new MDLogger(o.log as string) : undefined;
