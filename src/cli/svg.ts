@@ -173,7 +173,9 @@ export function linePlotSvg(options: LinePlotOptions): string {
 
 /** One point of a {@link scatterSvg}. */
 export interface ScatterPoint {
+  /** Horizontal data coordinate. */
   readonly x: number;
+  /** Vertical data coordinate. */
   readonly y: number;
   /** CSS colour. */
   readonly color: string;
@@ -183,14 +185,19 @@ export interface ScatterPoint {
 
 /** Options of {@link scatterSvg}. */
 export interface ScatterOptions {
+  /** Title above the plot. */
   readonly title: string;
+  /** x-axis label. */
   readonly xLabel: string;
+  /** y-axis label. */
   readonly yLabel: string;
+  /** The points. */
   readonly points: readonly ScatterPoint[];
   /** Legend entries (colour → label). */
   readonly legend: readonly { label: string; color: string }[];
-  /** Width and height in px (default 800 × 600). */
+  /** Width in px (default 800). */
   readonly width?: number;
+  /** Height in px (default 600). */
   readonly height?: number;
 }
 
