@@ -50,16 +50,18 @@ function listBytes(nl: NeighborList): number {
   return viewBytes([nl.centers, nl.neighbors, nl.shifts, nl.vectors, nl.distances, nl.offsets, nl.reverse]);
 }
 
-/** Child mode: first call in a fresh process vs the following warm calls. */
+/** Child mode: first call in a fresh process vs the following warm calls (wall and CPU time). */
 function firstCallChild(name: string): void {
   const sys = systemByName(name);
-  const first = timeOnce(() => neighborList(sys, { cutoff: CUTOFF }));
-  const warm = timeRepeated(() => neighborList(sys, { cutoff: CUTOFF }), sys.positions.length > 3 * 100_000 ? 3 : 5);
+  const first = timeRepeatedCpu(() => neighborList(sys, { cutoff: CUTOFF }), 1);
+  const warm = timeRepeatedCpu(() => neighborList(sys, { cutoff: CUTOFF }), sys.positions.length > 3 * 100_000 ? 3 : 5);
   const search = new NeighborSearch({ cutoff: CUTOFF });
-  const sFirst = timeOnce(() => search.search(sys));
-  const sWarm = timeRepeated(() => search.search(sys), 5);
+  const sFirst = timeRepeatedCpu(() => search.search(sys), 1);
+  const sWarm = timeRepeatedCpu(() => search.search(sys), 5);
   process.stdout.write(JSON.stringify({
-    firstMs: first.ms, warmMs: median(warm.times), searchFirstMs: sFirst.ms, searchWarmMs: median(sWarm.times),
+    firstMs: first.times[0], warmMs: median(warm.times), firstCpuMs: first.cpuTimes[0], warmCpuMs: median(warm.cpuTimes),
+    searchFirstMs: sFirst.times[0], searchWarmMs: median(sWarm.times),
+    searchFirstCpuMs: sFirst.cpuTimes[0], searchWarmCpuMs: median(sWarm.cpuTimes),
     count: first.result.count,
   }));
 }
@@ -123,6 +125,7 @@ interface Row {
   reuseCpuMs: number; reuseCpuMPairsPerS: number;
   listMiB: number; maxRssMiB: number;
   skinRebuildMs?: number; skinRefreshMs?: number; skinRefreshOverRebuild?: number;
+  skinRebuildCpuMs?: number; skinRefreshCpuMs?: number; skinRefreshOverRebuildCpu?: number;
   aseMs?: number; aseNote?: string; speedupVsAse?: number;
   kdTreeMs?: number; speedupVsKdTree?: number;
 }
@@ -154,21 +157,30 @@ function benchSystem(sys: BenchSystem, withSkin: boolean, aseRepeats: number): R
     const kick = Float64Array.from(sys.positions);
     const rebuildTimes: number[] = [];
     const refreshTimes: number[] = [];
+    const rebuildCpu: number[] = [];
+    const refreshCpu: number[] = [];
     const skinRepeats = n > 100_000 ? 3 : 5;
     for (let r = 0; r < skinRepeats; r++) {
       // Refresh: every atom moves a little (< skin/2) from the positions of the last build.
       const small = displaced(kick, 0.05, 100 + r);
       const before = verlet.rebuildCount;
-      refreshTimes.push(timeOnce(() => verlet.update(small)).ms);
+      const refresh = timeRepeatedCpu(() => verlet.update(small), 1);
+      refreshTimes.push(refresh.times[0]);
+      refreshCpu.push(refresh.cpuTimes[0]);
       if (verlet.rebuildCount !== before) throw new Error('refresh rebuilt');
       // Rebuild: one atom jumps by more than skin/2.
       kick[0] = sys.positions[0] + (r % 2 ? 0.8 : -0.8) * SKIN;
-      rebuildTimes.push(timeOnce(() => verlet.update(kick)).ms);
+      const rebuild = timeRepeatedCpu(() => verlet.update(kick), 1);
+      rebuildTimes.push(rebuild.times[0]);
+      rebuildCpu.push(rebuild.cpuTimes[0]);
       if (verlet.rebuildCount !== before + 1) throw new Error('rebuild not triggered');
     }
     row.skinRebuildMs = median(rebuildTimes);
     row.skinRefreshMs = median(refreshTimes);
     row.skinRefreshOverRebuild = row.skinRefreshMs / row.skinRebuildMs;
+    row.skinRebuildCpuMs = median(rebuildCpu);
+    row.skinRefreshCpuMs = median(refreshCpu);
+    row.skinRefreshOverRebuildCpu = row.skinRefreshCpuMs / row.skinRebuildCpuMs;
   }
   if (aseRepeats > 0 && !noAse) {
     const ase = runAse(sys, aseRepeats);
@@ -220,20 +232,36 @@ function main(): void {
     console.log(
       `${row.system.padEnd(24)} ${String(row.atoms).padStart(7)} atoms ${String(row.pairs).padStart(9)} pairs  ` +
         `one-shot ${row.oneShotMs.toFixed(1)} ms (${row.oneShotMPairsPerS.toFixed(1)} M/s)  reuse ${row.reuseMs.toFixed(1)} ms (${row.reuseMPairsPerS.toFixed(1)} M/s, CPU ${row.reuseCpuMs.toFixed(1)} ms = ${row.reuseCpuMPairsPerS.toFixed(1)} M/s)` +
-        (row.skinRefreshOverRebuild !== undefined ? `  skin refresh/rebuild ${(100 * row.skinRefreshOverRebuild).toFixed(1)}%` : '') +
+        (row.skinRefreshOverRebuild !== undefined ? `  skin refresh/rebuild ${(100 * row.skinRefreshOverRebuild).toFixed(1)}% (CPU ${(100 * row.skinRefreshOverRebuildCpu!).toFixed(1)}%)` : '') +
         (row.aseMs !== undefined ? `  ASE ${row.aseMs.toFixed(0)} ms (×${row.speedupVsAse!.toFixed(1)})` : row.aseNote ? `  ASE: ${row.aseNote}` : '') +
         (row.kdTreeMs !== undefined ? `  kd-tree ${row.kdTreeMs.toFixed(0)} ms (×${row.speedupVsKdTree!.toFixed(1)})` : ''),
     );
   }
 
-  // First call vs warm call, each in a fresh process so the JIT starts cold.
+  // First call vs warm call, each in a fresh process so the JIT starts cold; several processes
+  // per system and the median ratio, since single wall-clock samples swing with other jobs.
+  type Child = { firstMs: number; warmMs: number; firstCpuMs: number; warmCpuMs: number; searchFirstMs: number; searchWarmMs: number; searchFirstCpuMs: number; searchWarmCpuMs: number; count: number };
   const firstCall: Record<string, unknown>[] = [];
-  for (const name of quick ? ['random-box-32000'] : ['random-box-32000', 'random-box-256000', 'fcc-cu-32000']) {
-    const res = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--first-call', name], { encoding: 'utf8', timeout: 600_000 });
-    if (res.status !== 0) throw new Error(`first-call child failed: ${res.stderr}`);
-    const r = JSON.parse(res.stdout) as { firstMs: number; warmMs: number; searchFirstMs: number; searchWarmMs: number; count: number };
-    firstCall.push({ system: name, ...r, firstOverWarm: r.firstMs / r.warmMs });
-    console.log(`${name}: first call ${r.firstMs.toFixed(1)} ms, warm ${r.warmMs.toFixed(1)} ms (×${(r.firstMs / r.warmMs).toFixed(2)}); NeighborSearch first ${r.searchFirstMs.toFixed(1)} ms, warm ${r.searchWarmMs.toFixed(1)} ms`);
+  const firstCallSystems: [string, number][] = quick ? [['random-box-32000', 3]] : [['random-box-32000', 3], ['fcc-cu-32000', 3], ['random-box-256000', 2]];
+  for (const [name, processes] of firstCallSystems) {
+    const runs: Child[] = [];
+    for (let k = 0; k < processes; k++) {
+      const res = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--first-call', name], { encoding: 'utf8', timeout: 600_000 });
+      if (res.status !== 0) throw new Error(`first-call child failed: ${res.stderr}`);
+      runs.push(JSON.parse(res.stdout) as Child);
+    }
+    const ratio = median(runs.map((r) => r.firstMs / r.warmMs));
+    const cpuRatio = median(runs.map((r) => r.firstCpuMs / r.warmCpuMs));
+    const entry = {
+      system: name, processes,
+      firstMs: median(runs.map((r) => r.firstMs)), warmMs: median(runs.map((r) => r.warmMs)), firstOverWarm: ratio,
+      firstCpuMs: median(runs.map((r) => r.firstCpuMs)), warmCpuMs: median(runs.map((r) => r.warmCpuMs)), firstOverWarmCpu: cpuRatio,
+      searchFirstMs: median(runs.map((r) => r.searchFirstMs)), searchWarmMs: median(runs.map((r) => r.searchWarmMs)),
+      searchFirstCpuMs: median(runs.map((r) => r.searchFirstCpuMs)), searchWarmCpuMs: median(runs.map((r) => r.searchWarmCpuMs)),
+      runs,
+    };
+    firstCall.push(entry);
+    console.log(`${name}: first call ${entry.firstMs.toFixed(1)} ms, warm ${entry.warmMs.toFixed(1)} ms (median ratio ×${ratio.toFixed(2)}; CPU ×${cpuRatio.toFixed(2)}); NeighborSearch first ${entry.searchFirstMs.toFixed(1)} ms, warm ${entry.searchWarmMs.toFixed(1)} ms`);
   }
 
   const meta = {
@@ -260,15 +288,18 @@ function main(): void {
     `## Verlet skin list (cutoff ${CUTOFF} Å, skin ${SKIN} Å)`,
     '',
     markdownTable(
-      ['system', 'rebuild ms', 'refresh ms', 'refresh / rebuild'],
-      rows.filter((r) => r.skinRebuildMs !== undefined).map((r) => [r.system, r.skinRebuildMs!, r.skinRefreshMs!, `${(100 * r.skinRefreshOverRebuild!).toFixed(1)} %`]),
+      ['system', 'rebuild ms', 'refresh ms', 'refresh / rebuild', 'rebuild CPU ms', 'refresh CPU ms', 'refresh / rebuild (CPU)'],
+      rows.filter((r) => r.skinRebuildMs !== undefined).map((r) => [r.system, r.skinRebuildMs!, r.skinRefreshMs!, `${(100 * r.skinRefreshOverRebuild!).toFixed(1)} %`,
+        r.skinRebuildCpuMs!, r.skinRefreshCpuMs!, `${(100 * r.skinRefreshOverRebuildCpu!).toFixed(1)} %`]),
     ),
     '',
     '## First call (fresh process) vs warm call',
     '',
+    'one-shot `neighborList()`, first call in a fresh process vs the median of the following calls; medians over several processes. NeighborSearch warm = reused buffers.',
+    '',
     markdownTable(
-      ['system', 'first ms', 'warm ms', 'first / warm', 'NeighborSearch first ms', 'NeighborSearch warm ms'],
-      firstCall.map((f) => [f.system as string, f.firstMs as number, f.warmMs as number, f.firstOverWarm as number, f.searchFirstMs as number, f.searchWarmMs as number]),
+      ['system', 'processes', 'first ms', 'warm ms', 'first / warm', 'first / warm (CPU)', 'NeighborSearch first ms', 'NeighborSearch warm ms'],
+      firstCall.map((f) => [f.system as string, f.processes as number, f.firstMs as number, f.warmMs as number, f.firstOverWarm as number, f.firstOverWarmCpu as number, f.searchFirstMs as number, f.searchWarmMs as number]),
     ),
     '',
   ].join('\n');
