@@ -5,6 +5,7 @@
  * @module
  */
 import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Potential } from '../calculator/potential.js';
 import { EquiforceError } from '../errors.js';
 import { readFrames } from '../io/detect.js';
@@ -34,6 +35,17 @@ export function readInput(path: string): Structure[] {
   const frames = readFrames(path);
   if (frames.length === 0) throw new EquiforceError('empty-file', `${path} holds no structure`);
   return frames;
+}
+
+/**
+ * Check that an output file can be created: its folder exists and it is not a folder itself.
+ * Done before any computing, so a typo does not cost a long run.
+ * @throws EquiforceError('bad-output') naming the path.
+ */
+export function checkOutputPath(path: string, option: string): void {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new EquiforceError('bad-output', `${option} ${path}: folder ${dir} does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new EquiforceError('bad-output', `${option} ${path} is a folder, expected a file name`);
 }
 
 /** Options every model-using command accepts. */

@@ -70,6 +70,7 @@ describe('equiforce CLI', () => {
       [['energy', ethanol, '--model', F64, '--task', 'xyz'], /unknown task "xyz"/],
       [['relax', ethanol, '--model', F64, '--cell'], /periodic along all three axes/],
       [['dance'], /unknown command "dance"/],
+      [['md', ethanol, '--model', F64, '--steps', '2', '--out', join(dir, 'no/such/dir/md.extxyz')], /--out .*folder .* does not exist/],
     ];
     for (const [args, message] of cases) {
       const r = cli(args);

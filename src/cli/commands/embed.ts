@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { ArgumentError } from '../../errors.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
-import { MODEL_OPTIONS, modelAndTask, readInput, type CliContext } from '../context.js';
+import { MODEL_OPTIONS, checkOutputPath, modelAndTask, readInput, type CliContext } from '../context.js';
 import { writeNpy } from '../npy.js';
 
 /** Command declaration. */
@@ -29,6 +29,7 @@ export async function embedCommand(args: ParsedArgs, ctx: CliContext): Promise<n
   if (!out) throw new ArgumentError('--out FILE is required (.json or .npy)', 'missing-option');
   const ext = extname(out).toLowerCase();
   if (ext !== '.json' && ext !== '.npy') throw new ArgumentError(`--out must end in .json or .npy, got ${JSON.stringify(out)}`, 'bad-option');
+  checkOutputPath(out, '--out');
   const frames = readInput(args.positionals[0]);
   const { potential, task } = await modelAndTask(args, frames[0], ctx);
   const equivariant = Boolean(args.options.equivariant);

@@ -12,7 +12,7 @@ import { potentialProvider } from '../../dynamics/provider.js';
 import { gpaToEvPerA3 } from '../../dynamics/units.js';
 import { ArgumentError } from '../../errors.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
-import { MODEL_OPTIONS, modelAndTask, readInput, type CliContext } from '../context.js';
+import { MODEL_OPTIONS, checkOutputPath, modelAndTask, readInput, type CliContext } from '../context.js';
 import { ProgressBar, formatDuration } from '../progress.js';
 
 /** Command declaration. */
@@ -48,6 +48,8 @@ export async function mdCommand(args: ParsedArgs, ctx: CliContext): Promise<numb
   const interval = o.interval as number;
   if (steps < 0) throw new ArgumentError(`--steps must be ≥ 0, got ${steps}`, 'bad-option');
   if (interval < 1) throw new ArgumentError(`--interval must be ≥ 1, got ${interval}`, 'bad-option');
+  checkOutputPath(o.out as string, '--out');
+  if (o.log) checkOutputPath(o.log as string, '--log');
   const frames = readInput(args.positionals[0]);
   const structure = frames[frames.length - 1];
   const ensemble = o.ensemble as 'nve' | 'nvt' | 'npt';

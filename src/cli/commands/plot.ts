@@ -10,7 +10,7 @@ import { ArgumentError, EquiforceError } from '../../errors.js';
 import { iterFrames } from '../../io/detect.js';
 import type { Structure } from '../../structure/structure.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
-import { readInput, type CliContext } from '../context.js';
+import { checkOutputPath, readInput, type CliContext } from '../context.js';
 import { linePlotSvg, type LinePanel } from '../svg.js';
 
 /** Command declaration. */
@@ -39,6 +39,7 @@ export async function plotCommand(args: ParsedArgs, ctx: CliContext): Promise<nu
   const path = args.positionals[0];
   const out = args.options.out as string;
   if (!out.toLowerCase().endsWith('.svg')) throw new ArgumentError(`--out must be an .svg file, got ${JSON.stringify(out)}`, 'bad-option');
+  checkOutputPath(out, '--out');
   readInput(path); // existence and format check with friendly errors
   const t: number[] = [];
   const epot: number[] = [];

@@ -10,7 +10,7 @@ import { ExtxyzWriter } from '../../io/extxyz.js';
 import { writeStructure } from '../../io/detect.js';
 import { relax } from '../../optimize/relax.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
-import { MODEL_OPTIONS, modelAndTask, readInput, type CliContext } from '../context.js';
+import { MODEL_OPTIONS, checkOutputPath, modelAndTask, readInput, type CliContext } from '../context.js';
 
 /** Command declaration. */
 export const relaxSpec: CommandSpec = {
@@ -36,6 +36,8 @@ export const relaxSpec: CommandSpec = {
 export async function relaxCommand(args: ParsedArgs, ctx: CliContext): Promise<number> {
   const o = args.options;
   if (!((o.fmax as number) > 0)) throw new ArgumentError(`--fmax must be positive (eV/Å), got ${o.fmax}`, 'bad-option');
+  checkOutputPath(o.out as string, '--out');
+  if (o.trajectory) checkOutputPath(o.trajectory as string, '--trajectory');
   const frames = readInput(args.positionals[0]);
   const structure = frames[frames.length - 1];
   if (o.cell && !(structure.pbc[0] && structure.pbc[1] && structure.pbc[2])) {
