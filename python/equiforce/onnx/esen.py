@@ -150,9 +150,10 @@ class _B:
         y = xc / self.op("Sqrt", [var + eps])
         return y * self.c(self.w(prefix + ".weight")) + self.c(self.w(prefix + ".bias"))
 
-    def radial_mlp(self, x: T, prefix: str, split: Optional[list] = None):
+    def radial_mlp(self, x: T, prefix: str, split: Optional[list] = None, perms: Optional[list] = None):
         """fairchem RadialMLP (Linear, (LayerNorm, SiLU, Linear)*). With ``split`` (output sizes), the
-        last Linear is applied as separate row blocks, returning a list (no slicing of a wide tensor)."""
+        last Linear is applied as separate row blocks, returning a list (no slicing of a wide tensor);
+        ``perms`` optionally reorders the rows of each block."""
         idx = sorted({int(k[len(prefix) + 1 :].split(".")[0]) for k in self.sd if k.startswith(prefix + ".")})
         for j, n in enumerate(idx):
             key = f"{prefix}.{n}"
@@ -160,8 +161,11 @@ class _B:
                 if j == len(idx) - 1 and split is not None:
                     W, bias = self.w(key + ".weight"), self.w(key + ".bias")
                     outs, r = [], 0
-                    for size in split:
-                        outs.append(x @ self.c(W[r : r + size].T) + self.c(bias[r : r + size]))
+                    for k, size in enumerate(split):
+                        rows = np.arange(r, r + size)
+                        if perms is not None and perms[k] is not None:
+                            rows = rows[perms[k]]
+                        outs.append(x @ self.c(W[rows].T) + self.c(bias[rows]))
                         r += size
                     return outs
                 x = self.linear(x, key)
@@ -225,6 +229,19 @@ def build_esen(
 
     def gather_neigh(x: T) -> T:
         return g.op("Gather", [x, neigh, P, centre, reverse, Prev], axis=0, adj="nbr")
+
+    # one gather for the (neighbour, centre) features of every pair: rows 2e, 2e+1 of [2E, ...]; its
+    # adjoint is one segment sum over the table P2 listing, for each atom, the rows that read it
+    idx2 = g.op("Reshape", [g.op("Transpose", [ei], perm=[1, 0])], shape=[-1], infer_dim="2E")
+    two_e = n_edges * b.i(2)
+    P2 = g.op("Concat", [
+        g.op("Where", [g.op("Less", [P, n_edges]), P * b.i(2) + b.i(1), two_e]),
+        g.op("Where", [g.op("Less", [Prev, n_edges]), Prev * b.i(2), two_e]),
+    ], axis=1)
+
+    def gather_pair(x: T) -> T:
+        rows = g.op("Gather", [x, idx2, P2], axis=0, adj="seg")  # [2E, ...]
+        return g.op("Reshape", [rows], shape=[-1, 2] + list(x.shape[1:]), infer_dim="E")
 
     def sum_by_centre(x: T) -> T:
         return g.op("SegSum", [x, P, centre])
@@ -448,9 +465,12 @@ def build_esen(
         return g.op("Concat", outs, axis=1) + b.c(bias)
 
 
-    def fc_split(x: T, prefix: str, use_moe: bool, parts: list) -> list:
-        """fairchem's fc_m0 (Linear with bias) applied as separate output-row blocks."""
+    def fc_split(x: T, prefix: str, use_moe: bool, parts: list, col_perm=None) -> list:
+        """fairchem's fc_m0 (Linear with bias) applied as separate output-row blocks (input columns
+        optionally reordered to match our layout)."""
         W = so2_weights(prefix, use_moe)
+        if col_perm is not None:
+            W = W[..., col_perm]
         bias = b.w(prefix + ".bias")
         outs, r = [], 0
         for size in parts:
@@ -458,27 +478,50 @@ def build_esen(
             r += size
         return outs
 
-    def so2_conv(blocks: list, prefix: str, cin: int, cout: int, radial: Optional[list], extra: int, use_moe: bool):
+    def perm_pair_m0(c: int) -> np.ndarray:
+        """Our m=0 input order (half, l, c) -> fairchem's (l, half, c), half = source / target."""
+        return np.array([l * 2 * c + h * c + k for h in range(2) for l in range(L + 1) for k in range(c)])
+
+    def perm_pair_m(nm: int, c: int) -> np.ndarray:
+        """Our m>0 input order (half, part, l, c) -> fairchem's (part, l, half, c), part = real / imag."""
+        return np.array([p * nm * 2 * c + j * 2 * c + h * c + k for h in range(2) for p in range(2) for j in range(nm) for k in range(c)])
+
+    def perm_pair_rad(nm: int, c: int) -> np.ndarray:
+        """Our radial order (half, l, c) -> fairchem's (l, half, c) for an m>0 block."""
+        return np.array([j * 2 * c + h * c + k for h in range(2) for j in range(nm) for k in range(c)])
+
+    def so2_conv(blocks: list, prefix: str, cin: int, cout: int, radial: Optional[list], extra: int, use_moe: bool,
+                 pair: bool = False):
         """fairchem SO2_Convolution on per-m blocks: blocks[0] [E, L+1, cin] (m=0), blocks[m] [E, 2(L-m+1), cin]
-        (real rows then imaginary rows). Returns the output blocks (and the gate pre-activations)."""
+        (real rows then imaginary rows). With ``pair`` the blocks are [E, 2, rows, cin/2] (source and target
+        halves of the message, as rotated) and the weights are permuted to that order instead of moving data.
+        Returns the output blocks (and the gate pre-activations)."""
+        half = cin // 2
         x0 = b.reshape(blocks[0], [0, (L + 1) * cin])
         if radial is not None:
             x0 = x0 * radial[0]
+        p0 = perm_pair_m0(half) if pair else None
         gates = None
         if extra:
-            gates, y0 = fc_split(x0, prefix + ".fc_m0", use_moe, [extra, (L + 1) * cout])
+            gates, y0 = fc_split(x0, prefix + ".fc_m0", use_moe, [extra, (L + 1) * cout], p0)
         else:
-            (y0,) = fc_split(x0, prefix + ".fc_m0", use_moe, [(L + 1) * cout])
+            (y0,) = fc_split(x0, prefix + ".fc_m0", use_moe, [(L + 1) * cout], p0)
         outs = [b.reshape(y0, [0, L + 1, cout])]
         for m in range(1, M + 1):
             nm = L - m + 1
             xm = blocks[m]
             if radial is not None:
-                xm = b.reshape(xm, [0, 2, nm * cin]) * g.op("Unsqueeze", [radial[m]], axes=[1])
+                if pair:
+                    xm = b.reshape(xm, [0, 2, 2, nm * half]) * b.reshape(radial[m], [0, 2, 1, nm * half])
+                else:
+                    xm = b.reshape(xm, [0, 2, nm * cin]) * g.op("Unsqueeze", [radial[m]], axes=[1])
             xm = b.reshape(xm, [0, 2 * nm * cin])
             key = f"{prefix}.so2_m_conv.{m - 1}.fc"
             m_moe = use_moe and hp.moe_type == "so2"
-            ym = edge_linear(xm, block_weights(so2_weights(key, m_moe)), None, m_moe)
+            wblk = block_weights(so2_weights(key, m_moe))
+            if pair:
+                wblk = wblk[..., perm_pair_m(nm, half)]
+            ym = edge_linear(xm, wblk, None, m_moe)
             outs.append(b.reshape(ym, [0, 2 * nm, cout]))
         return outs, gates
 
@@ -503,11 +546,12 @@ def build_esen(
         def layer(x: T, x_edge: T, WinvEnv: T, *Wig_m: T) -> T:
             x_res = x
             xn = norm(x, pre + ".norm_1") + sys_row
-            msg = g.op("Concat", [gather_neigh(xn), gather_centre(xn)], axis=2)  # [E, nL, 2C]
-            rot = [wm @ msg for wm in Wig_m]
+            msg = gather_pair(xn)  # [E, 2, nL, C]: (source, target) features of every pair
+            rot = [g.op("Unsqueeze", [wm], axes=[1]) @ msg for wm in Wig_m]  # [E, 2, rows_m, C]
             rsplit = [(L + 1) * 2 * C] + [(L - m + 1) * 2 * C for m in range(1, M + 1)]
-            radial = b.radial_mlp(x_edge, pre + ".edge_wise.so2_conv_1.rad_func.net", split=rsplit)
-            h, gates = so2_conv(rot, pre + ".edge_wise.so2_conv_1", 2 * C, H, radial, L * H, use_moe)
+            rperm = [perm_pair_m0(C)] + [perm_pair_rad(L - m + 1, C) for m in range(1, M + 1)]
+            radial = b.radial_mlp(x_edge, pre + ".edge_wise.so2_conv_1.rad_func.net", split=rsplit, perms=rperm)
+            h, gates = so2_conv(rot, pre + ".edge_wise.so2_conv_1", 2 * C, H, radial, L * H, use_moe, pair=True)
             h = edge_gate(h, gates, H)
             h, _ = so2_conv(h, pre + ".edge_wise.so2_conv_2", H, C, None, 0, use_moe)
             back = WinvEnv @ g.op("Concat", h, axis=1) if M > 0 else WinvEnv @ h[0]
