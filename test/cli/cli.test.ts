@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Potential } from '../../src/calculator/index.js';
+import { runCli } from '../../src/cli/cli.js';
 import { DEFAULT_MODEL_DIR } from '../../src/cli/model.js';
 import { encodeNpy } from '../../src/cli/npy.js';
 import { readExtxyz, readStructure } from '../../src/io/index.js';
@@ -61,7 +62,7 @@ describe('equiforce CLI', () => {
     expect(md.out).toMatch(/--ensemble VALUE.*\[nve\|nvt\|npt\]/);
   });
 
-  it('user mistakes give one error line, exit status 2 and no stack trace', () => {
+  it('user mistakes give one error line, exit status 2 and no stack trace', async () => {
     const cases: [string[], RegExp][] = [
       [['energy', join(dir, 'missing.xyz'), '--model', F64], /input file not found/],
       [['energy', ethanol, '--model', F64, '--frobnicate'], /unknown option --frobnicate/],
@@ -72,12 +73,20 @@ describe('equiforce CLI', () => {
       [['dance'], /unknown command "dance"/],
       [['md', ethanol, '--model', F64, '--steps', '2', '--out', join(dir, 'no/such/dir/md.extxyz')], /--out .*folder .* does not exist/],
     ];
-    for (const [args, message] of cases) {
+    // Two through the real executable (exit status, stderr), the rest in-process (same code path, faster).
+    for (const [args, message] of cases.slice(0, 2)) {
       const r = cli(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err).toMatch(message);
       expect(r.err).toMatch(/^equiforce: error: /m);
       expect(r.err).not.toMatch(/\n\s+at /); // no stack frames
+    }
+    for (const [args, message] of cases.slice(2)) {
+      const err: string[] = [];
+      const code = await runCli(args, { out: () => {}, err: (t) => err.push(t), signal: new AbortController().signal, progressStream: process.stderr });
+      expect(code, args.join(' ')).toBe(2);
+      expect(err.join('\n')).toMatch(message);
+      expect(err.join('\n')).toMatch(/^equiforce: error: /);
     }
   });
 
