@@ -8,9 +8,12 @@ Layout choices (for speed and determinism, see docs/model-format.md):
   * edges are grouped by centre; ``offsets`` (CSR by centre) gives a padded table P [N, K] so that
     every edge->node sum is ``Gather(pad0(x), P)`` + ``ReduceSum`` (no scatters);
   * ``reverse`` maps each pair to its reverse pair, which turns sums over neighbours into sums over
-    centres (adjoint of the neighbour gather);
-  * edge features stay in fairchem's m-major, mmax-truncated layout; the rotation is a batched
-    MatMul with the [E, coeffs, (lmax+1)^2] Wigner matrix built in-graph from edge_vec;
+    centres; the (neighbour, centre) features of all pairs come from one gather whose adjoint is one
+    segment sum over a combined table;
+  * edge features stay in fairchem's m-major, mmax-truncated layout, one tensor per m block, each
+    rotated by a batched MatMul with its rows of the Wigner matrix (built in-graph from edge_vec);
+  * every message-passing layer is recomputed in the backward pass (``recompute=True``), so only
+    one layer's edge-sized intermediates are alive at a time;
   * MoLE: per-system merged weights W_b = sum_k c_bk W_k, applied to the edges of system b through
     a padded [B, Emax, F] layout (edges are contiguous per system) and one batched MatMul.
 """
@@ -221,14 +224,8 @@ def build_esen(
         [g.op("Less", [krange, g.op("Unsqueeze", [deg], axes=[1])]), g.op("Unsqueeze", [lo], axes=[1]) + krange, n_edges],
     )  # [N, K] padded CSR table; E marks padding
 
-    def gather_centre(x: T) -> T:
-        return g.op("Gather", [x, centre, P], axis=0, adj="seg")
-
     # padded table of the reverse pairs: row n lists the pairs whose neighbour is n
     Prev = g.op("Gather", [g.op("Concat", [reverse, g.op("Unsqueeze", [n_edges], axes=[0])], axis=0), P], axis=0)
-
-    def gather_neigh(x: T) -> T:
-        return g.op("Gather", [x, neigh, P, centre, reverse, Prev], axis=0, adj="nbr")
 
     # one gather for the (neighbour, centre) features of every pair: rows 2e, 2e+1 of [2E, ...]; its
     # adjoint is one segment sum over the table P2 listing, for each atom, the rows that read it
