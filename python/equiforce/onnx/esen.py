@@ -540,7 +540,7 @@ def build_esen(
         pre = f"blocks.{i}"
         use_moe = moe and i in moe_layers
 
-        def layer(x: T, x_edge: T, WinvEnv: T, *Wig_m: T) -> T:
+        def edge_part(x: T, x_edge: T, WinvEnv: T, *Wig_m: T) -> T:
             x_res = x
             xn = norm(x, pre + ".norm_1") + sys_row
             msg = gather_pair(xn)  # [E, 2, nL, C]: (source, target) features of every pair
@@ -552,7 +552,9 @@ def build_esen(
             h = edge_gate(h, gates, H)
             h, _ = so2_conv(h, pre + ".edge_wise.so2_conv_2", H, C, None, 0, use_moe)
             back = WinvEnv @ g.op("Concat", h, axis=1) if M > 0 else WinvEnv @ h[0]
-            x = sum_by_centre(back) + x_res
+            return sum_by_centre(back) + x_res
+
+        def atom_part(x: T) -> T:
             x_res = x
             xn = norm(x, pre + ".norm_2")
             gsc = b.silu(b.linear(b.reshape(b.sl(xn, 1, 0, 1), [0, C]), pre + ".atom_wise.scalar_mlp.0"))
@@ -560,12 +562,18 @@ def build_esen(
             y = gate(y, gsc, deg_of_node, H)
             return so3_linear(y, pre + ".atom_wise.so3_linear_2") + x_res
 
-        return layer
+        return edge_part, atom_part
 
     for i in range(hp.num_layers):
+        edge_part, atom_part = make_layer(i)
         args = [x, x_edge, WinvEnv, *Wig_m]
-        # Recompute each layer in the backward pass (its edge-sized intermediates are not kept).
-        x = g.checkpoint(make_layer(i), args) if recompute else make_layer(i)(*args)
+        # Recompute each layer in the backward pass (its edge-sized intermediates are not kept). The
+        # edge and atom halves are separate regions: the edge half's backward never needs its output
+        # value, so its recomputation stops before the back-rotation and the edge->atom sum.
+        if recompute:
+            x = g.checkpoint(atom_part, [g.checkpoint(edge_part, args)])
+        else:
+            x = atom_part(edge_part(*args))
         inter[f"x_after_block{i}"] = x
 
     node_emb = norm(x, "norm")
