@@ -5,9 +5,8 @@
  *
  * @module
  */
-import type { ComputeOptions, Potential } from '../calculator/potential.js';
+import type { Potential } from '../calculator/potential.js';
 import { ArgumentError } from '../errors.js';
-import { VerletNeighborList } from '../geometry/verlet.js';
 import type { Structure } from '../structure/structure.js';
 
 /** What a force provider is asked for; energy is always returned. */
@@ -30,7 +29,7 @@ export interface ForceResult {
 
 /** Anything that computes energy, forces and (for periodic cells) stress of a structure. */
 export interface ForceProvider {
-  /** Evaluate one structure. The returned arrays belong to the caller. */
+  /** Evaluate one structure. Treat the returned arrays as read-only: a provider may reuse them (e.g. a cached result). */
   compute(structure: Structure, request: ForceRequest): Promise<ForceResult>;
 }
 
@@ -53,33 +52,28 @@ export interface PotentialProviderOptions {
  *
  * @param potential a loaded model.
  * @param options the task, or options with the task and skin.
+ * The returned arrays are shared with the calculator's cache of the last geometry: read them,
+ * do not write to them.
  */
 export function potentialProvider(potential: Potential, options?: string | PotentialProviderOptions): ForceProvider {
   const o: PotentialProviderOptions = typeof options === 'string' ? { task: options } : (options ?? {});
   const skin = o.skin ?? 1;
   if (!(skin >= 0) || !Number.isFinite(skin)) throw new ArgumentError(`Verlet skin must be a non-negative length (Å), got ${o.skin}`);
-  let verlet: VerletNeighborList | undefined;
-  let key: Structure | undefined;
+  // The calculator owns the skin list and the per-geometry cache; this is only the integrators' view of it.
+  const calculator = potential.calculator({ task: o.task, skin });
   return {
-    compute(structure: Structure, request: ForceRequest): Promise<ForceResult> {
-      const options: ComputeOptions = { task: o.task, forces: request.forces ?? true, stress: request.stress ?? false };
-      if (skin === 0) return potential.compute(structure, options);
-      if (!verlet || !key || !sameSystem(key, structure)) {
-        verlet = new VerletNeighborList(structure, { cutoff: potential.cutoff, skin });
-        key = structure;
+    async compute(structure: Structure, request: ForceRequest): Promise<ForceResult> {
+      if (request.stress && !isFullyPeriodic(structure)) {
+        throw new ArgumentError('stress needs a cell that is periodic along all three axes', 'stress-without-cell');
       }
-      const list = verlet.update(structure.positions, structure.cell);
-      return potential.computePrepared([{ structure, list }], options).then((r) => r[0]);
+      const r = await calculator.calculate(structure);
+      return {
+        energy: r.energy,
+        ...((request.forces ?? true) ? { forces: r.forces } : {}),
+        ...(request.stress ? { stress: r.stress } : {}),
+      };
     },
   };
-}
-
-/** Same atoms in the same order with the same periodicity (positions and cell may differ). */
-function sameSystem(a: Structure, b: Structure): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length || a.pbc[0] !== b.pbc[0] || a.pbc[1] !== b.pbc[1] || a.pbc[2] !== b.pbc[2]) return false;
-  for (let i = 0; i < a.length; i++) if (a.numbers[i] !== b.numbers[i]) return false;
-  return true;
 }
 
 /** True when all three axes are periodic, i.e. a stress tensor is defined. */
