@@ -2,8 +2,8 @@
 
 Run from ``python/`` (see docs/training.md)::
 
-    /usr/bin/python3 -m equiforce.train --run ../runs/small --hours 2.5 --export ../models/equiforce-small
-    /usr/bin/python3 -m equiforce.train --run ../runs/small --resume --hours 2.5      # continue a run
+    /usr/bin/python3 -m equiforce.train --run ../data/runs/small --hours 2.5 --export ../models/equiforce-small
+    /usr/bin/python3 -m equiforce.train --run ../data/runs/small --resume --hours 2.5      # continue a run
     /usr/bin/python3 -m equiforce.train --measure                                     # time one step per size
 
 The model is the port's dense backbone (``UMAModel``) with UMA's dataset embedding for the tasks
@@ -302,7 +302,7 @@ def train(args) -> dict:
                 g["lr"] = lr
             batch = collate([data["train"][i] for i in idx])
             pred = predict_batch(model, batch, stats, create_graph=True)
-            loss, terms = loss_terms(batch, pred, args.w_energy, args.w_forces, args.w_stress)
+            loss, terms = loss_terms(batch, pred, args.w_energy, args.w_forces, args.w_stress, args.loss)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
@@ -364,7 +364,7 @@ def train(args) -> dict:
           f"{args.threads} threads", f"- training frames: {summary['train_frames']}",
           f"- architecture: {json.dumps({k: kwargs[k] for k in ('sphere_channels', 'lmax', 'mmax', 'num_layers', 'hidden_channels', 'edge_channels', 'num_distance_basis', 'cutoff')})}",
           f"- optimiser: AdamW lr {args.lr} → {args.min_lr} ({args.schedule}), weight decay {args.weight_decay}, "
-          f"EMA {args.ema}, loss weights E {args.w_energy} F {args.w_forces} S {args.w_stress}, "
+          f"EMA {args.ema}, {args.loss} loss, weights E {args.w_energy} F {args.w_forces} S {args.w_stress}, "
           f"batch ≤ {args.batch_edges} edges", "", metrics_table(results), "",
           "Validation during training: `train_log.csv` (rows `val`)."]
     with open(os.path.join(args.run, "training_log.md"), "w") as f:
@@ -387,7 +387,7 @@ def train(args) -> dict:
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m equiforce.train", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="../data", help="folder with mol.npz, metal.npz, splits.json")
-    ap.add_argument("--run", default="../runs/equiforce-small", help="run folder (checkpoint, logs)")
+    ap.add_argument("--run", default="../data/runs/equiforce-small", help="run folder (checkpoint, logs; git-ignored under data/)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--export", help="write the trained model (ONNX float32 + float64/) to this folder")
     ap.add_argument("--name", help="model name in model.json")
@@ -412,6 +412,8 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--clip", type=float, default=10.0)
     o.add_argument("--ema", type=float, default=0.995, help="EMA decay (0 = off)")
     o.add_argument("--batch-edges", type=int, default=3000)
+    o.add_argument("--loss", choices=["mse", "mae"], default="mae",
+                   help="squared errors, or fairchem-style per-atom energy MAE + L2 force/virial norms")
     o.add_argument("--w-energy", type=float, default=5.0)
     o.add_argument("--w-forces", type=float, default=1.0)
     o.add_argument("--w-stress", type=float, default=1.0)

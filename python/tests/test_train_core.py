@@ -60,7 +60,8 @@ def _tiny_args(**kw):
     return args
 
 
-def test_one_training_step_reduces_the_loss():
+@pytest.mark.parametrize("kind", ["mse", "mae"])
+def test_one_training_step_reduces_the_loss(kind):
     from equiforce.data.graph import collate
     from equiforce.train import backbone_kwargs, build_model
     from equiforce.training.core import loss_terms, predict_batch, task_stats
@@ -71,13 +72,13 @@ def test_one_training_step_reduces_the_loss():
     batch = collate(graphs)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     pred = predict_batch(model, batch, stats, create_graph=True)
-    loss, terms = loss_terms(batch, pred, 1.0, 1.0, 1.0)
+    loss, terms = loss_terms(batch, pred, 1.0, 1.0, 1.0, kind)
     assert terms["stress"] > 0 and np.isfinite(terms["total"])
     opt.zero_grad()
     loss.backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
     opt.step()
-    loss2, _ = loss_terms(batch, predict_batch(model, batch, stats), 1.0, 1.0, 1.0)
+    loss2, _ = loss_terms(batch, predict_batch(model, batch, stats), 1.0, 1.0, 1.0, kind)
     assert float(loss2) < float(loss)
 
 

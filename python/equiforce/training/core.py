@@ -93,14 +93,25 @@ def predict_batch(model, batch, stats: dict, create_graph: bool = False) -> dict
     return res
 
 
-def loss_terms(batch, pred: dict, w_energy: float, w_forces: float, w_stress: float) -> tuple:
-    """(total loss, {name: float}) in raw units (module docstring)."""
+def _norm(x: torch.Tensor, dims) -> torch.Tensor:
+    """Euclidean norm with a finite gradient at 0."""
+    return torch.sqrt((x ** 2).sum(dim=dims) + 1e-12)
+
+
+def loss_terms(batch, pred: dict, w_energy: float, w_forces: float, w_stress: float, kind: str = "mse") -> tuple:
+    """(total loss, {name: float}) in raw units (module docstring). ``kind="mae"`` uses fairchem's
+    per-atom energy MAE, per-atom L2 force error ("l2mae") and the Frobenius norm of the per-atom
+    virial error instead of squares: less dominated by the strongly distorted frames."""
+    if kind not in ("mse", "mae"):
+        raise ValueError(f"loss kind must be mse or mae, got {kind!r}")
     out, s_b = pred["raw"], pred["scale"]
     e_target = ((batch.energy - pred["e_ref"]) / s_b).to(out["energy"].dtype)
     n = batch.natoms.to(out["energy"].dtype)
-    le = (((out["energy"] - e_target) / n) ** 2).mean()
+    de = (out["energy"] - e_target) / n
+    le = (de ** 2).mean() if kind == "mse" else de.abs().mean()
     f_target = batch.forces / s_b[batch.system_index].to(batch.forces.dtype)[:, None]
-    lf = ((out["forces"] - f_target) ** 2).mean()
+    df = out["forces"] - f_target
+    lf = (df ** 2).mean() if kind == "mse" else _norm(df, 1).mean()
     total = w_energy * le + w_forces * lf
     terms = {"energy": float(le), "forces": float(lf), "stress": 0.0}
     if "stress" in out and bool(batch.has_stress.any()):
@@ -108,7 +119,8 @@ def loss_terms(batch, pred: dict, w_energy: float, w_forces: float, w_stress: fl
         vol = torch.linalg.det(pred["cell"][m]).abs().to(out["stress"].dtype)
         per_atom = (vol / n[m])[:, None, None]
         s_target = batch.stress[m] / s_b[m].to(batch.stress.dtype)[:, None, None]
-        ls = (((out["stress"][m] - s_target) * per_atom) ** 2).mean()
+        ds = (out["stress"][m] - s_target) * per_atom
+        ls = (ds ** 2).mean() if kind == "mse" else _norm(ds, (1, 2)).mean()
         total = total + w_stress * ls
         terms["stress"] = float(ls)
     terms["total"] = float(total)
