@@ -10,7 +10,7 @@
  */
 import { StructureError } from '../errors.js';
 import { binAtoms } from './binning.js';
-import { useBinOrder, type NeighborListOptions } from './neighbors.js';
+import { NeighborSearch, useBinOrder, type NeighborListOptions } from './neighbors.js';
 import { checkCutoff, checkSystem, prepareSystem, type NeighborSystem } from './prepare.js';
 import { searchPairs, type SearchOutput } from './search.js';
 import type { NeighborList } from './types.js';
@@ -81,7 +81,8 @@ export class VerletNeighborList {
     checkCutoff(options.skin, 'skin');
     this.cutoff = options.cutoff;
     this.skin = options.skin;
-    this.binsPerCutoff = options.binsPerCutoff ?? 1;
+    // Same option checks as the one-shot search (throws ArgumentError on bad values).
+    this.binsPerCutoff = new NeighborSearch({ cutoff: options.cutoff, binsPerCutoff: options.binsPerCutoff, traversal: options.traversal }).binsPerCutoff;
     this.traversal = options.traversal;
     const { n, cell, pbc } = checkSystem(system);
     this.n = n;
