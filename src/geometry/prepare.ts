@@ -37,15 +37,20 @@ export interface PreparedSystem {
   pbc: [boolean, boolean, boolean];
   /** The given cell (zeros if none), 9 numbers. */
   cell: Float64Array;
-  /** Working cell: periodic rows as given, open rows completed (see module doc). */
+  /**
+   * Working cell: periodic rows as given, open rows completed (see module doc); for a fully
+   * periodic cell, a reduced basis of the same lattice (see {@link reduceBasis}).
+   */
   work: Float64Array;
+  /** Integer matrix U (row-major) with work = U·cell rows: a shift S' in the working basis is S'·U in the given one. */
+  basis: Int32Array;
   /** Perpendicular heights of the working cell, Å. */
   heights: Float64Array;
   /** Positions wrapped into the cell along periodic axes, 3N, Å. */
   wrapped: Float64Array;
   /** Fractional coordinates in the working cell (in [0, 1) along periodic axes), 3N. */
   frac: Float64Array;
-  /** Integer cell vectors K removed from each atom by the wrap, 3N. */
+  /** Integer cell vectors K removed from each atom by the wrap, 3N, in the *given* cell's basis. */
   image: Int32Array;
 }
 
@@ -113,7 +118,9 @@ export function workingCell(cell: Float64Array, pbc: readonly boolean[]): Float6
 export function prepareSystem(system: NeighborSystem, cutoff: number, ws: Workspace = new Workspace()): PreparedSystem {
   checkCutoff(cutoff);
   const { n, cell, pbc } = checkSystem(system);
-  const work = workingCell(cell, pbc);
+  let work: Float64Array = workingCell(cell, pbc);
+  let basis: Int32Array = new Int32Array([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+  if (pbc[0] && pbc[1] && pbc[2]) ({ reduced: work, basis } = reduceBasis(work));
   const inv = cellInverse(work);
   const heights = faceDistances(work);
   const positions = system.positions;
@@ -123,6 +130,7 @@ export function prepareSystem(system: NeighborSystem, cutoff: number, ws: Worksp
   const i0 = inv[0], i1 = inv[1], i2 = inv[2], i3 = inv[3], i4 = inv[4], i5 = inv[5], i6 = inv[6], i7 = inv[7], i8 = inv[8];
   const w = work;
   const p0 = pbc[0], p1 = pbc[1], p2 = pbc[2];
+  const u0 = basis[0], u1 = basis[1], u2 = basis[2], u3 = basis[3], u4 = basis[4], u5 = basis[5], u6 = basis[6], u7 = basis[7], u8 = basis[8];
   for (let i = 0; i < n; i++) {
     const o = 3 * i;
     const x = +positions[o], y = +positions[o + 1], z = +positions[o + 2];
@@ -137,11 +145,46 @@ export function prepareSystem(system: NeighborSystem, cutoff: number, ws: Worksp
       throw new StructureError('non-finite-position', `atom ${i} lies more than 2^31 cell vectors outside the cell`);
     }
     frac[o] = s0; frac[o + 1] = s1; frac[o + 2] = s2;
-    image[o] = k0; image[o + 1] = k1; image[o + 2] = k2;
+    // Report images in the given cell's basis: K·W = (K·U)·cell.
+    image[o] = k0 * u0 + k1 * u3 + k2 * u6;
+    image[o + 1] = k0 * u1 + k1 * u4 + k2 * u7;
+    image[o + 2] = k0 * u2 + k1 * u5 + k2 * u8;
     // Wrap in Cartesian space directly from the given position (only periodic rows have K ≠ 0).
     wrapped[o] = x - (k0 * w[0] + k1 * w[3] + k2 * w[6]);
     wrapped[o + 1] = y - (k0 * w[1] + k1 * w[4] + k2 * w[7]);
     wrapped[o + 2] = z - (k0 * w[2] + k1 * w[5] + k2 * w[8]);
   }
-  return { n, cutoff, pbc, cell, work, heights, wrapped, frac, image };
+  return { n, cutoff, pbc, cell, work, basis, heights, wrapped, frac, image };
+}
+
+/**
+ * Reduce a lattice basis by pairwise size reduction (subtract the nearest integer multiple of
+ * one vector from another while that shortens it). The result spans the same lattice, with
+ * vectors closer to orthogonal, so cell-list bins of a strongly skewed cell become much less
+ * elongated (fewer candidate pairs). Returns the reduced rows and the unimodular integer
+ * matrix U with reduced = U·cell (row-major).
+ */
+export function reduceBasis(cell: Float64Array): { reduced: Float64Array; basis: Int32Array } {
+  const w = Float64Array.from(cell);
+  const u = new Int32Array([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+  const dot = (i: number, j: number) => w[3 * i] * w[3 * j] + w[3 * i + 1] * w[3 * j + 1] + w[3 * i + 2] * w[3 * j + 2];
+  for (let iter = 0; iter < 100; iter++) {
+    let changed = false;
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 3; j++) {
+        if (i === j) continue;
+        const t = dot(i, j) / dot(j, j);
+        // Strictly shorter only when |t| > 1/2; the margin avoids cycling on exact ties.
+        if (!(Math.abs(t) > 0.5 + 1e-9)) continue;
+        const q = Math.round(t);
+        for (let c = 0; c < 3; c++) {
+          w[3 * i + c] -= q * w[3 * j + c];
+          u[3 * i + c] -= q * u[3 * j + c];
+        }
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  return { reduced: w, basis: u };
 }

@@ -134,7 +134,11 @@ export function searchPairs(
     const ix = (c % span0) + m0.imgMin;
     const iy = (Math.floor(c / span0) % m1.imgSpan) + m1.imgMin;
     const iz = Math.floor(c / span01) + m2.imgMin;
-    shiftTab[3 * c] = ix; shiftTab[3 * c + 1] = iy; shiftTab[3 * c + 2] = iz;
+    // Integer shifts in the given cell's basis: S = S'·U (U = identity unless the cell was reduced).
+    const U = sys.basis;
+    shiftTab[3 * c] = ix * U[0] + iy * U[3] + iz * U[6];
+    shiftTab[3 * c + 1] = ix * U[1] + iy * U[4] + iz * U[7];
+    shiftTab[3 * c + 2] = ix * U[2] + iy * U[5] + iz * U[8];
     vecTab[3 * c] = ix * work[0] + iy * work[3] + iz * work[6];
     vecTab[3 * c + 1] = ix * work[1] + iy * work[4] + iz * work[7];
     vecTab[3 * c + 2] = ix * work[2] + iy * work[5] + iz * work[8];
