@@ -103,6 +103,7 @@ def convert(
     source_sha256: Optional[str] = None,
     name: Optional[str] = None,
     recompute: bool = True,
+    edge_chunks: int = 1,
 ) -> dict:
     """Builds and writes model.onnx + model.json; returns the model.json dict."""
     import onnx
@@ -113,7 +114,7 @@ def convert(
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
     hp = EsenHyper.from_backbone_kwargs(backbone_kwargs, model_id)
-    g, _ = build_esen(sd, hp, recompute=recompute)
+    g, _ = build_esen(sd, hp, recompute=recompute, edge_chunks=edge_chunks)
     model = to_onnx(g, dtype, doc=f"equiforce eSEN/UMA export of {source}")
     os.makedirs(out_dir, exist_ok=True)
     onnx.save(model, os.path.join(out_dir, "model.onnx"))
@@ -151,7 +152,7 @@ def convert(
         "tasks": _task_entries(hp, normalizers, references),
         "embedding": {"shape": [n_coef, hp.sphere_channels], "basis": "l-major real spherical harmonics (e3nn), polar axis y"},
         "dtype": dtype,
-        "graph": {"opset": 13, "recompute_layers_in_backward": recompute},
+        "graph": {"opset": 13, "recompute_layers_in_backward": recompute, "edge_chunks": edge_chunks},
         "inputs": [{**i, "dtype": dtype if i["dtype"] == "float" else i["dtype"]} for i in INPUTS],
         "outputs": [{**o, "dtype": dtype} for o in _outputs(n_coef, hp.sphere_channels)],
         "provenance": {
@@ -185,6 +186,8 @@ def main(argv: Optional[list] = None) -> int:
     ap.add_argument("--references", help="JSON {task: [eV by Z] | {Z: eV}} element references")
     ap.add_argument("--no-ema", action="store_true", help="use model_state_dict instead of the EMA weights")
     ap.add_argument("--name", help="model name recorded in model.json")
+    ap.add_argument("--edge-chunks", type=int, default=1,
+                    help="process each layer's pairs in this many chunks of centre atoms (less memory for large systems)")
     ap.add_argument("--no-recompute", action="store_true",
                     help="keep every layer's activations for the backward pass (~1/3 fewer FLOPs, ~2.5x more memory)")
     args = ap.parse_args(argv)
@@ -215,6 +218,7 @@ def main(argv: Optional[list] = None) -> int:
     meta = convert(
         sd, kw, args.out, dtype=args.dtype, model_id=model_id, normalizers=normalizers, references=references,
         source=source, source_sha256=digest, name=args.name, recompute=not args.no_recompute,
+        edge_chunks=args.edge_chunks,
     )
     print(f"wrote {args.out}/model.onnx and model.json ({meta['architecture']['backbone']}, {args.dtype})")
     return 0

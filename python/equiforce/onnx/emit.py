@@ -169,6 +169,18 @@ def _emit_node(em: _Emitter, t: T, ins: list, out: str) -> None:
         em.node("Pad", [ins[0], em.ints(_pads(r, at["axis"], at["before"], at["after"]))], out)
     elif op == "Gather":
         em.node("Gather", ins[:2], out, axis=at.get("axis", 0))
+    elif op == "SliceDyn":
+        st = em.node("Unsqueeze", [ins[1], em.ints([0])])
+        en = em.node("Unsqueeze", [ins[2], em.ints([0])])
+        em.node("Slice", [ins[0], st, en, em.ints([0])], out)
+    elif op == "PadDyn":
+        # pads = [start, 0, ..., total - start - rows(x), 0, ...]
+        zeros = em.ints([0] * (r - 1)) if r > 1 else None
+        st = em.node("Unsqueeze", [ins[1], em.ints([0])])
+        nx = em.node("Gather", [em.node("Shape", [ins[0]]), em.ints(0, scalar=True)], axis=0)
+        after = em.node("Unsqueeze", [em.node("Sub", [em.node("Sub", [ins[2], ins[1]]), nx]), em.ints([0])])
+        parts = [st] + ([zeros] if zeros else []) + [after] + ([zeros] if zeros else [])
+        em.node("Pad", [ins[0], em.node("Concat", parts, axis=0)], out)
     elif op == "SegSum":
         xp = em.node("Pad", [ins[0], em.ints(_pads(r, 0, 0, 1))])
         gp = em.node("Gather", [xp, ins[1]], axis=0)

@@ -184,6 +184,7 @@ def build_esen(
     with_grad: bool = True,
     debug: bool = False,
     recompute: bool = True,
+    edge_chunks: int = 1,
 ):
     """Builds the graph. ``sd`` maps fairchem names without the 'backbone.' prefix to arrays; the energy
     head's weights are under 'head.energy_block.*'. Returns (graph, dict of named intermediates)."""
@@ -275,6 +276,7 @@ def build_esen(
 
     # ---- MoLE expert coefficients [B, K] ---------------------------------------------------------
     coeff = None
+    ctx: dict = {"lay": None}  # the per-system edge layout used by MoLE linears (whole graph or chunk)
     if moe:
         rin = [csd]
         if hp.use_composition_embedding:
@@ -304,6 +306,19 @@ def build_esen(
         esys = g.op("Gather", [sysi, centre], axis=0)
         erange = g.op("Range", [zero_i, n_edges, one_i], dim="E")
         einv = esys * emax + (erange - g.op("Gather", [e_start, esys], axis=0))
+        ctx["lay"] = (Q, einv)
+
+        def system_layout(lo: T, hi: T, dim: str):
+            """Q, einv of the per-system padded layout restricted to the edges lo:hi (a chunk)."""
+            s0 = g.op("Max", [g.op("Min", [e_start, hi]), lo]) - lo
+            s1 = g.op("Max", [g.op("Min", [e_start + e_cnt, hi]), lo]) - lo
+            cnt = s1 - s0
+            em_ = g.op("Max", [g.op("ReduceMax", [cnt], axes=[0], keepdims=0), one_i])
+            kr_ = g.op("Unsqueeze", [g.op("Range", [zero_i, em_, one_i])], axes=[0])
+            Qk = g.op("Where", [g.op("Less", [kr_, g.op("Unsqueeze", [cnt], axes=[1])]), g.op("Unsqueeze", [s0], axes=[1]) + kr_, hi - lo])
+            esys_k = g.op("SliceDyn", [esys, lo, hi], dim=dim)
+            er = g.op("Range", [zero_i, hi - lo, one_i], dim=dim)
+            return Qk, esys_k * em_ + (er - g.op("Gather", [s0, esys_k], axis=0))
 
     def edge_linear(x: T, weights: np.ndarray, bias: Optional[np.ndarray], use_moe: bool) -> T:
         """x [E, in] @ W^T (+ bias). ``weights`` is [out, in] (dense) or [K, out, in] (MoLE)."""
@@ -313,8 +328,9 @@ def build_esen(
             K, out_f, in_f = weights.shape
             wb = coeff @ b.c(weights.transpose(0, 2, 1).reshape(K, in_f * out_f))  # [B, in*out]
             wb = b.reshape(wb, [0, in_f, out_f])
-            xp = g.op("ToPadded", [x, Q, einv])  # [B, Emax, in]
-            y = g.op("FromPadded", [xp @ wb, Q, einv])
+            Qc, einvc = ctx["lay"]
+            xp = g.op("ToPadded", [x, Qc, einvc])  # [B, Emax, in]
+            y = g.op("FromPadded", [xp @ wb, Qc, einvc])
         if bias is not None:
             y = y + b.c(bias)
         return y
@@ -536,14 +552,32 @@ def build_esen(
     # ---- message-passing blocks ------------------------------------------------------------------------
     sys_row = g.op("Unsqueeze", [csd_node], axes=[1]) * e0c  # [N, nL, C]
 
+    # Edge chunks: contiguous ranges of centre atoms (and so of pairs). Each chunk of each layer is
+    # its own recomputation region, so only one chunk's edge-sized intermediates are alive at a time.
+    S = max(1, int(edge_chunks))
+    chunks = []
+    if S > 1:
+        a_b = [zero_i] + [g.op("Div", [n_atoms * b.i(k), b.i(S)]) for k in range(1, S)] + [n_atoms]
+        o_b = [g.op("Gather", [offsets, a_], axis=0) for a_ in a_b]
+        for k in range(S):
+            a0, a1, o0, o1 = a_b[k], a_b[k + 1], o_b[k], o_b[k + 1]
+            dim = f"E_{k}"
+            Pk = g.op("SliceDyn", [P, a0, a1], dim=f"N_{k}")
+            Pk = g.op("Where", [g.op("Less", [Pk, n_edges]), Pk - o0, o1 - o0])
+            ck = g.op("SliceDyn", [centre, o0, o1], dim=dim) - a0
+            shared = [
+                g.op("SliceDyn", [t, o0, o1], dim=dim, group=("shared", j), index=k, count=S)
+                for j, t in enumerate([x_edge, WinvEnv, *Wig_m])
+            ]
+            lay = system_layout(o0, o1, dim) if moe else None
+            chunks.append({"o0": o0, "o1": o1, "P": Pk, "centre": ck, "shared": shared, "lay": lay, "dim": dim})
+
     def make_layer(i: int):
         pre = f"blocks.{i}"
         use_moe = moe and i in moe_layers
 
-        def edge_part(x: T, x_edge: T, WinvEnv: T, *Wig_m: T) -> T:
-            x_res = x
-            xn = norm(x, pre + ".norm_1") + sys_row
-            msg = gather_pair(xn)  # [E, 2, nL, C]: (source, target) features of every pair
+        def edge_messages(msg: T, x_edge: T, WinvEnv: T, *Wig_m: T) -> T:
+            """Rotated, convolved and back-rotated messages [E, nL, C] of the pairs in ``msg``."""
             rot = [g.op("Unsqueeze", [wm], axes=[1]) @ msg for wm in Wig_m]  # [E, 2, rows_m, C]
             rsplit = [(L + 1) * 2 * C] + [(L - m + 1) * 2 * C for m in range(1, M + 1)]
             rperm = [perm_pair_m0(C)] + [perm_pair_rad(L - m + 1, C) for m in range(1, M + 1)]
@@ -551,8 +585,27 @@ def build_esen(
             h, gates = so2_conv(rot, pre + ".edge_wise.so2_conv_1", 2 * C, H, radial, L * H, use_moe, pair=True)
             h = edge_gate(h, gates, H)
             h, _ = so2_conv(h, pre + ".edge_wise.so2_conv_2", H, C, None, 0, use_moe)
-            back = WinvEnv @ g.op("Concat", h, axis=1) if M > 0 else WinvEnv @ h[0]
-            return sum_by_centre(back) + x_res
+            return WinvEnv @ g.op("Concat", h, axis=1) if M > 0 else WinvEnv @ h[0]
+
+        def edge_part(x: T, x_edge: T, WinvEnv: T, *Wig_m: T) -> T:
+            xn = norm(x, pre + ".norm_1") + sys_row
+            msg = gather_pair(xn)  # [E, 2, nL, C]: (source, target) features of every pair
+            return sum_by_centre(edge_messages(msg, x_edge, WinvEnv, *Wig_m)) + x
+
+        def edge_part_chunked(x: T) -> T:
+            xn = norm(x, pre + ".norm_1") + sys_row
+            msg = gather_pair(xn)
+            outs = []
+            group = ("msg", i, len(g.nodes))  # unique per (re)computation of this layer
+            for k, ch in enumerate(chunks):
+                def chunk(msg_k: T, *shared: T, ch=ch) -> T:
+                    ctx["lay"] = ch["lay"]
+                    return g.op("SegSum", [edge_messages(msg_k, *shared), ch["P"], ch["centre"]])
+
+                msg_k = g.op("SliceDyn", [msg, ch["o0"], ch["o1"]], dim=ch["dim"], group=group, index=k, count=S)
+                args = [msg_k, *ch["shared"]]
+                outs.append(g.checkpoint(chunk, args) if recompute else chunk(*args))
+            return g.op("Concat", outs, axis=0) + x
 
         def atom_part(x: T) -> T:
             x_res = x
@@ -562,18 +615,19 @@ def build_esen(
             y = gate(y, gsc, deg_of_node, H)
             return so3_linear(y, pre + ".atom_wise.so3_linear_2") + x_res
 
-        return edge_part, atom_part
+        return edge_part, edge_part_chunked, atom_part
 
     for i in range(hp.num_layers):
-        edge_part, atom_part = make_layer(i)
-        args = [x, x_edge, WinvEnv, *Wig_m]
+        edge_part, edge_part_chunked, atom_part = make_layer(i)
         # Recompute each layer in the backward pass (its edge-sized intermediates are not kept). The
         # edge and atom halves are separate regions: the edge half's backward never needs its output
         # value, so its recomputation stops before the back-rotation and the edge->atom sum.
-        if recompute:
-            x = g.checkpoint(atom_part, [g.checkpoint(edge_part, args)])
+        if chunks:
+            mid = g.checkpoint(edge_part_chunked, [x]) if recompute else edge_part_chunked(x)
         else:
-            x = atom_part(edge_part(*args))
+            args = [x, x_edge, WinvEnv, *Wig_m]
+            mid = g.checkpoint(edge_part, args) if recompute else edge_part(*args)
+        x = g.checkpoint(atom_part, [mid]) if recompute else atom_part(mid)
         inter[f"x_after_block{i}"] = x
 
     node_emb = norm(x, "norm")

@@ -206,6 +206,10 @@ def _infer(op: str, ins: list, at: dict):
         ax = _norm_axis(at.get("axis", 0), x.rank)
         idx = ins[1]
         return x.dtype, x.shape[:ax] + idx.shape + x.shape[ax + 1 :]
+    if op == "SliceDyn":  # (x, start, end): rows start:end of axis 0 (runtime bounds)
+        return x.dtype, (at.get("dim") or _fresh_dim(),) + x.shape[1:]
+    if op == "PadDyn":  # (x, start, total): x placed at rows start.. of `total` zero rows
+        return x.dtype, (at.get("dim") or _fresh_dim(),) + x.shape[1:]
     if op == "SegSum":  # (x [E,...], P [S,K], owner [E]) -> [S, ...]
         return x.dtype, (ins[1].shape[0],) + x.shape[1:]
     if op == "ToPadded":  # (x [E,...], Q [S,K], inv [E]) -> [S, K, ...]
@@ -239,6 +243,8 @@ class Graph:
         self.outputs: list[tuple[str, T]] = []
         self._const_cache: dict = {}
         self.regions: dict = {}  # id of a checkpointed region's output -> (fn, inputs)
+        self._last_region_grads: list = []
+        self._groups: dict = {}
 
     # creation -----------------------------------------------------------------------------
     def input(self, name: str, dtype: str, shape: Sequence[Dim], requires_grad: bool = False) -> T:
@@ -272,7 +278,7 @@ class Graph:
             rg = inputs[0].rg
         elif op == "Where":
             rg = inputs[1].rg or inputs[2].rg
-        elif op in ("ReshapeLike", "ExpandLike"):
+        elif op in ("ReshapeLike", "ExpandLike", "SliceDyn", "PadDyn"):
             rg = inputs[0].rg
         else:
             rg = any(t.rg for t in inputs)
@@ -411,6 +417,8 @@ _EVAL: dict[str, Callable] = {
     "Slice": _np_slice,
     "Pad": _np_pad,
     "Gather": lambda v, a: np.take(v[0], v[1], axis=a.get("axis", 0)),
+    "SliceDyn": lambda v, a: v[0][int(v[1]) : int(v[2])],
+    "PadDyn": lambda v, a: np.pad(v[0], [(int(v[1]), int(v[2]) - int(v[1]) - v[0].shape[0])] + [(0, 0)] * (v[0].ndim - 1)),
     "SegSum": lambda v, a: _pad0(v[0])[v[1]].sum(axis=1),
     "ToPadded": lambda v, a: _pad0(v[0])[v[1]],
     "FromPadded": lambda v, a: v[0].reshape((-1,) + v[0].shape[2:])[v[2]],
@@ -522,11 +530,18 @@ def _vjp(g: Graph, t: T, go: T) -> list:
         return [g.op("Transpose", [go], perm=inv)]
     if op == "Concat":
         ax = _norm_axis(at["axis"], x.rank)
+        if not all(isinstance(inp.shape[ax], int) for inp in ins):
+            assert ax == 0, "Concat gradient with runtime sizes only along axis 0"
+            outs, start = [], g.const(np.int64(0))
+            for inp in ins:
+                end = start + g.op("Shape", [inp], index=0)
+                outs.append(g.op("SliceDyn", [go, start, end], dim=inp.shape[0]) if inp.rg else None)
+                start = end
+            return outs
         outs = []
         start = 0
         for inp in ins:
             n = inp.shape[ax]
-            assert isinstance(n, int), "Concat gradient needs static sizes"
             outs.append(g.op("Slice", [go], axis=ax, start=start, end=start + n) if inp.rg else None)
             start += n
         return outs
@@ -553,6 +568,11 @@ def _vjp(g: Graph, t: T, go: T) -> list:
         if kind == "perm":  # inputs x, idx, inv
             return [g.op("Gather", [go, ins[2], ins[1]], adj="perm"), None, None]
         raise ValueError(kind)
+    if op == "SliceDyn":
+        return [g.op("PadDyn", [go, ins[1], g.op("Shape", [x], index=0)], dim=x.shape[0]), None, None]
+    if op == "PadDyn":
+        end = ins[1] + g.op("Shape", [x], index=0)
+        return [g.op("SliceDyn", [go, ins[1], end], dim=x.shape[0]), None, None]
     if op == "SegSum":
         if at.get("adj") == "nbr":  # x, Prev, neigh, P, centre, reverse: sum over pairs whose neighbour is n
             return [g.op("Gather", [go, ins[2], ins[3], ins[4], ins[5], ins[1]], adj="nbr")] + [None] * 5
@@ -576,6 +596,19 @@ def _backprop(g: Graph, nodes: list, grads: dict, stop: Optional[T] = None) -> N
         if go is None or not t.rg or t.op in ("Input", "Const") or t is stop:
             continue
         del grads[t.id]
+        if t.op == "SliceDyn" and "group" in t.attrs:
+            # Row slices that partition a tensor in order (edge chunks): the gradient is the
+            # concatenation of the slices' cotangents, not a sum of zero-padded copies.
+            key, k, n = t.attrs["group"], t.attrs["index"], t.attrs["count"]
+            parts = g._groups.setdefault(key, {})
+            parts[k] = go
+            if len(parts) == n:
+                whole = g.op("Concat", [parts[j] for j in range(n)], axis=0)
+                src = t.inputs[0]
+                prev = grads.get(src.id)
+                grads[src.id] = whole if prev is None else prev + whole
+                del g._groups[key]
+            continue
         if t.id in g.regions:
             fn, inputs = g.regions[t.id]
             mark = len(g.nodes)
@@ -583,7 +616,8 @@ def _backprop(g: Graph, nodes: list, grads: dict, stop: Optional[T] = None) -> N
             # before the backward pass reaches this region (it would keep its tensors alive)
             # (and on the gradients accumulated so far for its other inputs, which forces ONNX Runtime
             # to finish the previous region's backward, freeing its tensors, before starting this one)
-            deps = [go] + [grads[i.id] for i in inputs if i.id in grads]
+            deps = [go] + [grads[i.id] for i in inputs if i.id in grads] + g._last_region_grads
+            deps = [d for d in deps if d.rank >= 1]
             acc = g.op("Shape", [deps[0]], index=0)
             for d in deps[1:]:
                 acc = acc + g.op("Shape", [d], index=0)
@@ -591,9 +625,13 @@ def _backprop(g: Graph, nodes: list, grads: dict, stop: Optional[T] = None) -> N
             again = fn(*[(i + z) if (i.dtype == "f" and i.rg) else i for i in inputs])
             sub = {again.id: go}
             _backprop(g, g.nodes[mark:], sub)
+            done = []
             for k, v in sub.items():
                 prev = grads.get(k)
                 grads[k] = v if prev is None else prev + v
+                done.append(grads[k])
+            # the next region's recomputation waits for these (one region's tensors alive at a time)
+            g._last_region_grads = done
             continue
         gin = _vjp(g, t, go)
         for inp, gi in zip(t.inputs, gin):
