@@ -27,6 +27,7 @@
  *
  * @module
  */
+import { ArgumentError } from '../errors.js';
 import type { BinGrid } from './binning.js';
 import type { PreparedSystem } from './prepare.js';
 import type { NeighborList } from './types.js';
@@ -150,7 +151,12 @@ export function searchPairs(
   // Full stencil in lexicographic (dz, dy, dx) order: the opposite of offset o is nSt − 1 − o.
   const w0 = 2 * r0 + 1, w1 = 2 * r1 + 1, w2 = 2 * r2 + 1;
   const nSt = w0 * w1 * w2;
-  if (nSt * n > 2 ** 31 - 1) throw new RangeError(`neighbour search too large: ${n} atoms × ${nSt} stencil bins`);
+  if (nSt * n > 2 ** 31 - 1) {
+    throw new ArgumentError(
+      `neighbour search too large: ${n} atoms × ${nSt} periodic images/bins to visit (cutoff ${cutoff} Å is huge for this cell)`,
+      'search-too-large',
+    );
+  }
   const stX = int32Table(nSt), stY = int32Table(nSt), stZ = int32Table(nSt);
   for (let o = 0; o < nSt; o++) {
     stX[o] = (o % w0) - r0;
