@@ -183,8 +183,22 @@ def _emit_node(em: _Emitter, t: T, ins: list, out: str) -> None:
         em.node("Pad", [ins[0], em.node("Concat", parts, axis=0)], out)
     elif op == "SegSum":
         xp = em.node("Pad", [ins[0], em.ints(_pads(r, 0, 0, 1))])
-        gp = em.node("Gather", [xp, ins[1]], axis=0)
-        em.node("ReduceSum", [gp, em.ints([1])], out, keepdims=0)
+        n = int(at.get("chunks", 1))
+        if n <= 1:
+            gp = em.node("Gather", [xp, ins[1]], axis=0)
+            em.node("ReduceSum", [gp, em.ints([1])], out, keepdims=0)
+        else:
+            # gather + reduce in n row blocks of the table, so the [rows, K, ...] gather is 1/n the size
+            rows = em.node("Gather", [em.node("Shape", [ins[1]]), em.ints(0, scalar=True)], axis=0)
+            bounds = [em.ints([0])] + [
+                em.node("Unsqueeze", [em.node("Div", [em.node("Mul", [rows, em.ints(k, scalar=True)]), em.ints(n, scalar=True)]), em.ints([0])])
+                for k in range(1, n)
+            ] + [em.node("Unsqueeze", [rows, em.ints([0])])]
+            parts = []
+            for k in range(n):
+                pk = em.node("Slice", [ins[1], bounds[k], bounds[k + 1], em.ints([0])])
+                parts.append(em.node("ReduceSum", [em.node("Gather", [xp, pk], axis=0), em.ints([1])], keepdims=0))
+            em.node("Concat", parts, out, axis=0)
     elif op == "ToPadded":
         xp = em.node("Pad", [ins[0], em.ints(_pads(r, 0, 0, 1))])
         em.node("Gather", [xp, ins[1]], out, axis=0)

@@ -238,7 +238,8 @@ def build_esen(
     ], axis=1)
 
     def gather_pair(x: T) -> T:
-        rows = g.op("Gather", [x, idx2, P2], axis=0, adj="seg")  # [2E, ...]
+        # (with edge chunks, its adjoint's gather runs in as many blocks of atoms)
+        rows = g.op("Gather", [x, idx2, P2], axis=0, adj="seg", seg_chunks=max(1, int(edge_chunks)))  # [2E, ...]
         return g.op("Reshape", [rows], shape=[-1, 2] + list(x.shape[1:]), infer_dim="E")
 
     def sum_by_centre(x: T) -> T:

@@ -559,7 +559,7 @@ def _vjp(g: Graph, t: T, go: T) -> list:
         kind = at["adj"]
         assert at.get("axis", 0) == 0
         if kind == "seg":  # inputs x, owner, P
-            return [g.op("SegSum", [go, ins[2], ins[1]]), None, None]
+            return [g.op("SegSum", [go, ins[2], ins[1]], chunks=at.get("seg_chunks", 1)), None, None]
         if kind == "nbr":  # inputs x, neigh, P, centre, reverse[, Prev = reverse o P]
             if len(ins) > 5:  # one gather: the padded table of reverse pairs
                 return [g.op("SegSum", [go, ins[5], *ins[1:5]], adj="nbr")] + [None] * 5
