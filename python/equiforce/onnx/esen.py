@@ -187,7 +187,12 @@ def build_esen(
     edge_chunks: int = 1,
 ):
     """Builds the graph. ``sd`` maps fairchem names without the 'backbone.' prefix to arrays; the energy
-    head's weights are under 'head.energy_block.*'. Returns (graph, dict of named intermediates)."""
+    head's weights are under 'head.energy_block.*'. Returns (graph, dict of named intermediates).
+
+    ``with_grad``: append the backward pass and the ``edge_grad`` output. ``debug``: also output the
+    intermediates (``debug_<name>``). ``recompute``: rebuild each layer during the backward pass instead
+    of keeping its edge-sized activations. ``edge_chunks``: process each layer's pairs in that many
+    chunks of centre atoms (each recomputed on its own; lower peak memory for large systems)."""
     g = Graph()
     b = _B(g, sd)
     L, M, C, H = hp.lmax, hp.mmax, hp.sphere_channels, hp.hidden_channels
