@@ -104,6 +104,8 @@ export interface SearchOutput {
   order: Int32Array;
   /** Number of segment slots (atoms × stencil offsets). */
   segmentCount: number;
+  /** Stencil offsets per atom: segment id = bin-sorted atom · segmentsPerAtom + offset. */
+  segmentsPerAtom: number;
 }
 
 /**
@@ -454,5 +456,6 @@ export function searchPairs(
     neighborSorted: trackSegments ? nbs.subarray(0, p) : nbs,
     order,
     segmentCount: nSt * n,
+    segmentsPerAtom: nSt,
   };
 }

@@ -69,6 +69,14 @@ export class VerletNeighborList {
   private refPositions!: Float64Array;
   private refCell!: Float64Array;
   private current!: NeighborList;
+  /** Non-empty segments of the skin list: first segment of each centre, segment id and end pair. */
+  private segFirst!: Int32Array;
+  private segId!: Int32Array;
+  private segEnd!: Int32Array;
+  /** Per stored pair: index into the shift tables (null: shifts read directly). */
+  private shiftCode: Uint16Array | null = null;
+  private shiftTable = new Int32Array(48);
+  private shiftVectors = new Float64Array(48);
 
   /**
    * Build the list for `system` (positions, cell, pbc as for {@link neighborList}).
@@ -141,10 +149,76 @@ export class VerletNeighborList {
     const grid = binAtoms(sys, this.binsPerCutoff, this.skinScratch);
     this.skin_ = searchPairs(sys, grid, this.skinScratch, this.skinOut, true, useBinOrder(this.traversal, sys.n));
     this.binOrder = grid.order;
+    this.indexSegments(cell);
     this.refPositions = positions;
     this.refCell = Float64Array.from(cell);
     this.rebuildCount++;
     this.current = this.compact(positions, this.refCell);
+  }
+
+  /**
+   * Per-build preparation of the refresh (O(pairs), once per search):
+   * - the skin list's non-empty segments (first segment per centre, segment id, end pair), so a
+   *   refresh sets a segment's cursor once per segment instead of testing every pair, and
+   *   derives each pair's reverse key from the segment instead of reading it;
+   * - a 16-bit image code per pair into a table of the distinct shifts S and vectors S·cell,
+   *   so a refresh reads 2 bytes per pair instead of 12 (shifts) and multiplies nothing.
+   * The refresh is memory-bound: these cut the bytes it reads per stored pair from 24 to 6.
+   */
+  private indexSegments(cell: Float64Array): void {
+    const { list: L, ownSegment } = this.skin_;
+    const n = this.n, m = L.count, off = L.offsets, sSh = L.shifts;
+    const first = this.skinScratch.int32('segFirst', n + 1);
+    const id = this.skinScratch.int32('segId', Math.max(m, 1));
+    const end = this.skinScratch.int32('segEnd', Math.max(m, 1));
+    let g = 0;
+    for (let i = 0; i < n; i++) {
+      first[i] = g;
+      let last = -1;
+      for (let p = off[i], e = off[i + 1]; p < e; p++) {
+        const seg = ownSegment[p];
+        if (seg !== last) {
+          if (g > first[i]) end[g - 1] = p;
+          id[g++] = seg;
+          last = seg;
+        }
+      }
+      if (g > first[i]) end[g - 1] = off[i + 1];
+    }
+    first[n] = g;
+    this.segFirst = first;
+    this.segId = id;
+    this.segEnd = end;
+    // Shift code: mixed radix over the shifts' bounding box, when it has at most 2^16 entries
+    // (always, unless atoms lie very far outside the cell or the cutoff spans many cells).
+    let lo0 = 0, lo1 = 0, lo2 = 0, hi0 = 0, hi1 = 0, hi2 = 0;
+    for (let p = 0; p < m; p++) {
+      const a = sSh[3 * p], b = sSh[3 * p + 1], c = sSh[3 * p + 2];
+      if (a < lo0) lo0 = a; if (a > hi0) hi0 = a;
+      if (b < lo1) lo1 = b; if (b > hi1) hi1 = b;
+      if (c < lo2) lo2 = c; if (c > hi2) hi2 = c;
+    }
+    const s0 = hi0 - lo0 + 1, s1 = hi1 - lo1 + 1, s2 = hi2 - lo2 + 1;
+    const size = s0 * s1 * s2;
+    if (size > 65536) {
+      this.shiftCode = null;
+      return;
+    }
+    const code = new Uint16Array(this.skinScratch.int32('shiftCode', Math.max(1, (m + 1) >> 1)).buffer, 0, m);
+    for (let p = 0; p < m; p++) code[p] = sSh[3 * p] - lo0 + s0 * (sSh[3 * p + 1] - lo1 + s1 * (sSh[3 * p + 2] - lo2));
+    const shTab = new Int32Array(3 * Math.max(size, 16));
+    const vTab = new Float64Array(3 * Math.max(size, 16));
+    for (let c = 0; c < size; c++) {
+      const sx = (c % s0) + lo0, sy = (Math.floor(c / s0) % s1) + lo1, sz = Math.floor(c / (s0 * s1)) + lo2;
+      shTab[3 * c] = sx; shTab[3 * c + 1] = sy; shTab[3 * c + 2] = sz;
+      // The same expressions as the uncoded path, so the vectors are bit for bit the same.
+      vTab[3 * c] = sx * cell[0] + sy * cell[3] + sz * cell[6];
+      vTab[3 * c + 1] = sx * cell[1] + sy * cell[4] + sz * cell[7];
+      vTab[3 * c + 2] = sx * cell[2] + sy * cell[5] + sz * cell[8];
+    }
+    this.shiftCode = code;
+    this.shiftTable = shTab;
+    this.shiftVectors = vTab;
   }
 
   /**
@@ -156,19 +230,24 @@ export class VerletNeighborList {
    * couples keeps every segment in ascending centre order, so per-segment cursors over the
    * compacted list hand out reverse indices in one pass, with memory access local in space
    * (segments are indexed by bin-sorted atom) instead of a random gather.
+   *
+   * One streaming pass over the skin pairs writes every output column branch-free (slot k is
+   * always written, k advances only for kept pairs), including the centre and the reverse
+   * segment key, so the second pass reads one sequential column instead of gathering.
    */
   private compact(positions: ArrayLike<number>, cell: Float64Array): NeighborList {
-    const { list: L, reverseSegment, ownSegment, neighborSorted, segmentCount } = this.skin_;
+    const { list: L, neighborSorted, segmentCount, segmentsPerAtom: nSt } = this.skin_;
     const n = this.n;
     const m = L.count;
-    const sNbr = L.neighbors, sSh = L.shifts, sOff = L.offsets;
-    const oldIndex = this.scratch.int32('oldIndex', m);
+    const sSh = L.shifts;
+    const segFirst = this.segFirst, segId = this.segId, segEnd = this.segEnd;
+    const key = this.scratch.int32('reverseKey', Math.max(m, 1));
     const cursor = this.scratch.int32('segmentCursor', segmentCount);
-    const cen = this.out.int32('centers', m);
-    const nbr = this.out.int32('neighbors', m);
-    const sh = this.out.int32('shifts', 3 * m);
-    const vec = this.out.float64('vectors', 3 * m);
-    const dist = this.out.float64('distances', m);
+    const cen = this.out.int32('centers', Math.max(m, 1));
+    const nbr = this.out.int32('neighbors', Math.max(m, 1));
+    const sh = this.out.int32('shifts', 3 * Math.max(m, 1));
+    const vec = this.out.float64('vectors', 3 * Math.max(m, 1));
+    const dist = this.out.float64('distances', Math.max(m, 1));
     const offsets = this.out.int32('offsets', n + 1);
     const c0 = cell[0], c1 = cell[1], c2 = cell[2], c3 = cell[3], c4 = cell[4], c5 = cell[5], c6 = cell[6], c7 = cell[7], c8 = cell[8];
     const cut2 = this.cutoff * this.cutoff;
@@ -180,43 +259,62 @@ export class VerletNeighborList {
       const i = order[s];
       ps[3 * s] = +positions[3 * i]; ps[3 * s + 1] = +positions[3 * i + 1]; ps[3 * s + 2] = +positions[3 * i + 2];
     }
+    const code = this.shiftCode;
     let k = 0;
-    let lastSeg = -1;
+    let p = 0;
     for (let i = 0; i < n; i++) {
       offsets[i] = k;
       const xi = +positions[3 * i], yi = +positions[3 * i + 1], zi = +positions[3 * i + 2];
-      for (let p = sOff[i], e = sOff[i + 1]; p < e; p++) {
-        const seg = ownSegment[p];
-        if (seg !== lastSeg) {
-          // The segment's kept pairs (if any) start at the current compacted index.
-          cursor[seg] = k;
-          lastSeg = seg;
+      for (let g = segFirst[i], ge = segFirst[i + 1]; g < ge; g++) {
+        // The segment's kept pairs (if any) start at the current compacted index.
+        const seg = segId[g];
+        cursor[seg] = k;
+        // Its pairs' reverses lie in segment (neighbour, opposite offset).
+        const keyBase = nSt - 1 - (seg % nSt);
+        const e = segEnd[g];
+        if (code !== null) {
+          const shTab = this.shiftTable, vTab = this.shiftVectors;
+          for (; p < e; p++) {
+            const b = neighborSorted[p];
+            const c = 3 * code[p];
+            const dx = ps[3 * b] - xi + vTab[c];
+            const dy = ps[3 * b + 1] - yi + vTab[c + 1];
+            const dz = ps[3 * b + 2] - zi + vTab[c + 2];
+            const d2 = dx * dx + dy * dy + dz * dz;
+            // Branch-free compaction: always write slot k, advance only when the pair is kept.
+            cen[k] = i;
+            nbr[k] = order[b];
+            sh[3 * k] = shTab[c]; sh[3 * k + 1] = shTab[c + 1]; sh[3 * k + 2] = shTab[c + 2];
+            vec[3 * k] = dx; vec[3 * k + 1] = dy; vec[3 * k + 2] = dz;
+            dist[k] = Math.sqrt(d2);
+            key[k] = b * nSt + keyBase;
+            k += +(d2 < cut2);
+          }
+        } else {
+          for (; p < e; p++) {
+            const b = neighborSorted[p];
+            const sx = sSh[3 * p], sy = sSh[3 * p + 1], sz = sSh[3 * p + 2];
+            const dx = ps[3 * b] - xi + (sx * c0 + sy * c3 + sz * c6);
+            const dy = ps[3 * b + 1] - yi + (sx * c1 + sy * c4 + sz * c7);
+            const dz = ps[3 * b + 2] - zi + (sx * c2 + sy * c5 + sz * c8);
+            const d2 = dx * dx + dy * dy + dz * dz;
+            cen[k] = i;
+            nbr[k] = order[b];
+            sh[3 * k] = sx; sh[3 * k + 1] = sy; sh[3 * k + 2] = sz;
+            vec[3 * k] = dx; vec[3 * k + 1] = dy; vec[3 * k + 2] = dz;
+            dist[k] = Math.sqrt(d2);
+            key[k] = b * nSt + keyBase;
+            k += +(d2 < cut2);
+          }
         }
-        const j = sNbr[p];
-        const b = neighborSorted[p];
-        const sx = sSh[3 * p], sy = sSh[3 * p + 1], sz = sSh[3 * p + 2];
-        const dx = ps[3 * b] - xi + (sx * c0 + sy * c3 + sz * c6);
-        const dy = ps[3 * b + 1] - yi + (sx * c1 + sy * c4 + sz * c7);
-        const dz = ps[3 * b + 2] - zi + (sx * c2 + sy * c5 + sz * c8);
-        const d2 = dx * dx + dy * dy + dz * dz;
-        // Branch-free compaction: always write slot k, advance only when the pair is kept.
-        nbr[k] = j;
-        sh[3 * k] = sx; sh[3 * k + 1] = sy; sh[3 * k + 2] = sz;
-        vec[3 * k] = dx; vec[3 * k + 1] = dy; vec[3 * k + 2] = dz;
-        dist[k] = Math.sqrt(d2);
-        oldIndex[k] = p;
-        k += +(d2 < cut2);
       }
     }
     offsets[n] = k;
-    for (let i = 0; i < n; i++) {
-      for (let q = offsets[i], e = offsets[i + 1]; q < e; q++) cen[q] = i;
-    }
     const rev = this.out.int32('reverse', Math.max(k, 1)).subarray(0, k);
     // Centres in bin order, so the cursors (indexed by bin-sorted atom) are touched locally.
     for (let s = 0; s < n; s++) {
       const i = order[s];
-      for (let q = offsets[i], e = offsets[i + 1]; q < e; q++) rev[q] = cursor[reverseSegment[oldIndex[q]]]++;
+      for (let q = offsets[i], e = offsets[i + 1]; q < e; q++) rev[q] = cursor[key[q]]++;
     }
     return {
       nAtoms: n,
