@@ -86,7 +86,7 @@ async function mdSteps(modelDir: string, name: string, structure: Structure, tas
   const list = potential.buildNeighborList(s);
   const buffers = new InputBuffers(potential.metadata.dtype);
   const { feeds } = buffers.pack([{ numbers: s.numbers, list, charge: 0, spin: task === 'omol' ? 1 : 0, task: potential.metadata.tasks.get(task)!.index }]);
-  const session = await ort.InferenceSession.create(join(modelDir, 'model.onnx'), { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(join(modelDir, 'model.onnx'), { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableCpuMemArena: false });
   await session.run(feeds, ['energy', 'edge_grad']);
   const bare: number[] = [];
   for (let k = 0; k < steps; k++) {

@@ -77,6 +77,9 @@ export async function createModelSession(onnxPath: string, options: RuntimeOptio
   }
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
+    // ORT's CPU arena keeps the high-water mark of every shape it has seen; MD and batching feed
+    // ever-changing shapes, so with the arena RSS grows call after call. Plain malloc returns it.
+    enableCpuMemArena: false,
     ...(threads !== undefined ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
   };
 
