@@ -392,6 +392,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--export", help="write the trained model (ONNX float32 + float64/) to this folder")
     ap.add_argument("--name", help="model name in model.json")
     ap.add_argument("--measure", action="store_true", help="time training steps for candidate sizes and exit")
+    ap.add_argument("--measure-sizes", default=None, help='candidates "CxL@cutoff,..." for --measure')
+    ap.add_argument("--measure-reps", type=int, default=3, help="timed steps per candidate (after one warm-up)")
     a = ap.add_argument_group("architecture")
     a.add_argument("--channels", type=int, default=48)
     a.add_argument("--lmax", type=int, default=2)
