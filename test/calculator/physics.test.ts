@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Potential } from '../../src/calculator/potential.js';
+import { RandomStream } from '../../src/dynamics/random.js';
 import { Structure } from '../../src/structure/structure.js';
 import { relErr, REPO } from '../model/fixture-data.js';
 
@@ -15,16 +16,10 @@ beforeAll(async () => {
 });
 afterAll(async () => potential.dispose());
 
-/** Small deterministic PRNG (mulberry32) so every run tests the same structures. */
+/** Deterministic uniform numbers in [0, 1) (the library's seeded stream), so every run tests the same structures. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const stream = new RandomStream(seed);
+  return () => stream.uniform();
 }
 
 function molecule(): Structure {

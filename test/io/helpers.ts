@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { ParseError } from '../../src/errors.js';
 import { Structure, type PerAtomArray } from '../../src/structure/index.js';
+import { RandomStream } from '../../src/dynamics/random.js';
 
 /** A fresh temporary directory for one test file. */
 export function tempDir(): string {
@@ -21,16 +22,10 @@ export function hasAse(): boolean {
   }
 }
 
-/** Deterministic pseudo-random numbers (mulberry32). */
+/** Deterministic uniform numbers in [0, 1) from the library's seeded stream. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const stream = new RandomStream(seed);
+  return () => stream.uniform();
 }
 
 /** A random structure with awkward doubles (full 17-digit mantissas, tiny and huge exponents). */
