@@ -12,7 +12,9 @@
 import { ArgumentError } from '../errors.js';
 import { binAtoms } from './binning.js';
 import { checkCutoff, prepareSystem, type NeighborSystem } from './prepare.js';
-import { searchPairs } from './search.js';
+import { loadavg } from 'node:os';
+import { hardwareThreads } from './parallel.js';
+import { searchPairs, type SearchOutput } from './search.js';
 import type { NeighborList } from './types.js';
 import { Workspace } from './workspace.js';
 
@@ -32,6 +34,34 @@ export interface NeighborListOptions {
    * (default) uses `'bin'` from {@link BIN_ORDER_MIN_ATOMS} atoms on.
    */
   readonly traversal?: 'auto' | 'index' | 'bin';
+  /**
+   * Threads of one search, the caller's included: `'auto'` (default) uses 2 from
+   * {@link PARALLEL_MIN_ATOMS} atoms on when the machine has a core to spare (1-minute load
+   * average at most cores − 1), else 1; a number
+   * asks for that many. The result is bit for bit the same whatever the count. Extra threads
+   * are worker threads of a shared pool, started on first use and reused (see
+   * {@link startNeighborWorkers}, {@link disposeNeighborWorkers}); with `'auto'` a search
+   * runs on one thread until the pool is up, with an explicit count it waits for it (≤ 10 s).
+   */
+  readonly threads?: 'auto' | number;
+}
+
+/** Atom count from which `threads: 'auto'` searches on two threads (measured, see bench/results/neighbors.md). */
+export const PARALLEL_MIN_ATOMS = 20_000;
+
+/** How long an explicit `threads` search waits for the worker pool to start, ms. */
+const EXPLICIT_WAIT_MS = 10_000;
+
+/** Resolve the threads option for `n` atoms: the thread count and how long to wait for the pool (internal). */
+export function resolveThreads(threads: NeighborListOptions['threads'], n: number): { threads: number; waitMs: number } {
+  if (threads === undefined || threads === 'auto') {
+    // A second thread only pays with a core to spare: on a machine already busy with other
+    // work the two threads mostly take turns (measured: no gain at load 4 on 2 cores).
+    const cores = hardwareThreads();
+    const spare = cores >= 2 && loadavg()[0] <= cores - 1;
+    return { threads: n >= PARALLEL_MIN_ATOMS && spare ? 2 : 1, waitMs: 0 };
+  }
+  return { threads, waitMs: threads > 1 ? EXPLICIT_WAIT_MS : 0 };
 }
 
 /** Validate the search options other than the cutoff; returns bins per cutoff. */
@@ -41,6 +71,10 @@ function checkOptions(options: NeighborListOptions): 1 | 2 {
   const t = options.traversal ?? 'auto';
   if (t !== 'auto' && t !== 'index' && t !== 'bin') {
     throw new ArgumentError(`traversal must be 'auto', 'index' or 'bin', got ${String(t)}`);
+  }
+  const th = options.threads ?? 'auto';
+  if (th !== 'auto' && !(Number.isInteger(th) && th >= 1 && th <= 256)) {
+    throw new ArgumentError(`threads must be 'auto' or an integer from 1 to 256, got ${String(th)}`);
   }
   return bpc;
 }
@@ -53,11 +87,18 @@ export function useBinOrder(traversal: NeighborListOptions['traversal'], n: numb
   return traversal === 'bin' || ((traversal ?? 'auto') === 'auto' && n >= BIN_ORDER_MIN_ATOMS);
 }
 
-function search(system: NeighborSystem, options: NeighborListOptions, scratch: Workspace, out?: Workspace): NeighborList {
+function search(system: NeighborSystem, options: NeighborListOptions, scratch: Workspace, out: Workspace): SearchOutput {
   const sys = prepareSystem(system, options?.cutoff, scratch);
   const bpc = checkOptions(options);
   const grid = binAtoms(sys, bpc, scratch);
-  return searchPairs(sys, grid, scratch, out ?? new Workspace(), false, useBinOrder(options.traversal, sys.n)).list;
+  const { threads, waitMs } = resolveThreads(options.threads, sys.n);
+  return searchPairs(sys, grid, scratch, out, false, useBinOrder(options.traversal, sys.n), threads, waitMs);
+}
+
+/** Whether a search of `system` may run on several threads (its buffers must then be shared). */
+function mayUseThreads(system: NeighborSystem, options: NeighborListOptions): boolean {
+  const n = Math.floor((system?.positions?.length ?? 0) / 3);
+  return resolveThreads(options?.threads, n).threads > 1;
 }
 
 /**
@@ -76,7 +117,8 @@ function search(system: NeighborSystem, options: NeighborListOptions, scratch: W
  *   whose cell vector is zero), `'singular-cell'` (degenerate periodic cell vectors).
  */
 export function neighborList(system: NeighborSystem, options: NeighborListOptions): NeighborList {
-  return search(system, options, new Workspace());
+  const shared = mayUseThreads(system, options);
+  return search(system, options, new Workspace(shared), new Workspace(shared)).list;
 }
 
 /**
@@ -94,8 +136,12 @@ export class NeighborSearch {
   readonly binsPerCutoff: 1 | 2;
   /** Centre traversal order, see {@link NeighborListOptions.traversal}. */
   readonly traversal: 'auto' | 'index' | 'bin';
-  private readonly scratch = new Workspace();
-  private readonly out = new Workspace();
+  /** Threads per search, see {@link NeighborListOptions.threads}. */
+  readonly threads: 'auto' | number;
+  /** Threads the last search ran on (1 until the worker pool is up). */
+  lastThreads = 0;
+  private scratch = new Workspace();
+  private out = new Workspace();
 
   /** @throws ArgumentError `'invalid-cutoff'` for a negative, NaN or infinite cutoff. */
   constructor(options: NeighborListOptions) {
@@ -103,6 +149,7 @@ export class NeighborSearch {
     this.cutoff = options.cutoff;
     this.binsPerCutoff = checkOptions(options);
     this.traversal = options.traversal ?? 'auto';
+    this.threads = options.threads ?? 'auto';
   }
 
   /**
@@ -111,7 +158,14 @@ export class NeighborSearch {
    * @throws StructureError as {@link neighborList}.
    */
   search(system: NeighborSystem): NeighborList {
-    return search(system, { cutoff: this.cutoff, binsPerCutoff: this.binsPerCutoff, traversal: this.traversal }, this.scratch, this.out);
+    const options: NeighborListOptions = { cutoff: this.cutoff, binsPerCutoff: this.binsPerCutoff, traversal: this.traversal, threads: this.threads };
+    if (mayUseThreads(system, options) && !this.out.shared) {
+      this.scratch = new Workspace(true);
+      this.out = new Workspace(true);
+    }
+    const res = search(system, options, this.scratch, this.out);
+    this.lastThreads = res.threads;
+    return res.list;
   }
 
   /** Release the retained buffers (they are reallocated on the next call). */

@@ -31,6 +31,8 @@ import { ArgumentError } from '../errors.js';
 import type { BinGrid } from './binning.js';
 import type { PreparedSystem } from './prepare.js';
 import type { NeighborList } from './types.js';
+import { countRange, reverseRange, writeRange, type KernelData, type KernelPass } from './kernel.js';
+import { searchPool } from './parallel.js';
 import { Workspace } from './workspace.js';
 
 interface AxisMap {
@@ -106,6 +108,21 @@ export interface SearchOutput {
   segmentCount: number;
   /** Stencil offsets per atom: segment id = bin-sorted atom · segmentsPerAtom + offset. */
   segmentsPerAtom: number;
+  /** Threads that ran the search (1, or the pool's workers + the caller). */
+  threads: number;
+}
+
+/**
+ * Chunks of sorted atoms for the parallel passes: consecutive whole bins of about `target`
+ * atoms (bin-aligned, see kernel.ts), as boundaries 0 = c_0 < c_1 < … = n.
+ */
+function binChunks(start: Int32Array, nBins: number, n: number, target: number): Int32Array {
+  const bounds = [0];
+  for (let b = 1; b < nBins; b++) {
+    if (start[b] - bounds[bounds.length - 1] >= target) bounds.push(start[b]);
+  }
+  if (n > bounds[bounds.length - 1]) bounds.push(n);
+  return Int32Array.from(bounds);
 }
 
 /**
@@ -119,6 +136,8 @@ export function searchPairs(
   out: Workspace,
   trackSegments = false,
   binOrder = false,
+  threads = 1,
+  waitMs = 0,
 ): SearchOutput {
   const { n, cutoff, pbc, work, wrapped, image } = sys;
   const { counts, reach, start, order, binOf } = grid;
@@ -189,6 +208,7 @@ export function searchPairs(
 
   const c2 = cutoff * cutoff;
   let p = 0;
+  let lastThreads = 1;
 
   // Runs along x: for each bin column x, the stencil's x offsets grouped into runs of
   // consecutive bins with the same image. A run's atoms are contiguous in bin order, so one
@@ -248,17 +268,64 @@ export function searchPairs(
   for (let bin = 0; bin < grid.nBins; bin++) maxRun = Math.max(maxRun, start[Math.min(bin + w0, grid.nBins)] - start[bin]);
   const cand = scratch.int32('candidates', maxRun + 1);
 
-  // Bin-order traversal (large systems): a counting pass fixes every centre's block first, so
-  // centres can then be visited in bin order, keeping the atoms they read hot in cache, while
-  // each block is still written contiguously at its final place.
-  if (binOrder) {
-    offsets[0] = 0;
-    for (let a = 0; a < n; a++) {
-      const i = order[a];
+  // Bin-order traversal (large systems, and every parallel search): a counting pass fixes
+  // every centre's block first, so centres can then be visited in bin order, keeping the atoms
+  // they read hot in cache, while each block is still written contiguously at its final place.
+  // The passes live in kernel.ts, shared with the worker threads.
+  if (binOrder || threads > 1) {
+    const d: KernelData = {
+      n0, n1, n2, w0, w1, w2, r0, span0, span01, off0, off1, off2, zeroCode, c2, nSt, track: trackSegments,
+      mb0, mb1, mb2, mi1, mi2, shiftTab, vecTab, runOff, rDx, rLen, rBin, rImg,
+      start, order, binOf, pos, img, offsets, cen, nbr, sh, vec, dist, rev, key, cursor, own, nbs,
+    };
+    let pool = threads > 1 && scratch.shared && out.shared ? searchPool(threads, waitMs) : null;
+    const chunks = pool !== null ? binChunks(start, grid.nBins, n, Math.max(512, Math.ceil(n / (8 * threads)))) : Int32Array.of(0, n);
+    const run = (pass: KernelPass): boolean => {
+      if (pool !== null) return pool.run(pass, d, chunks, cand);
+      if (pass === 'count') countRange(d, 0, n);
+      else if (pass === 'write') writeRange(d, 0, n, cand);
+      else reverseRange(d, 0, n);
+      return true;
+    };
+    for (;;) {
+      offsets[0] = 0;
+      if (!run('count')) { pool = null; continue; }
+      for (let i = 0; i < n; i++) offsets[i + 1] += offsets[i];
+      if (offsets[n] > cap) {
+        cap = offsets[n];
+        d.cen = cen = out.int32('centers', cap); d.nbr = nbr = out.int32('neighbors', cap);
+        d.sh = sh = out.int32('shifts', 3 * cap); d.vec = vec = out.float64('vectors', 3 * cap);
+        d.dist = dist = out.float64('distances', cap); d.rev = rev = out.int32('reverse', cap);
+        d.key = key = scratch.int32('reverseKey', cap);
+        if (trackSegments) { d.own = own = scratch.int32('ownSegment', cap); d.nbs = nbs = scratch.int32('neighborSorted', cap); }
+      }
+      if (!run('write')) { pool = null; continue; }
+      if (!run('reverse')) { pool = null; continue; }
+      break;
+    }
+    p = offsets[n];
+    lastThreads = pool !== null ? pool.size + 1 : 1;
+  } else {
+    lastThreads = 1;
+    for (let i = 0; i < n; i++) {
+      offsets[i] = p;
+      const a = rank[i];
       const bin = binOf[i];
-      const x = bin % n0, y = Math.floor(bin / n0) % n1, z = Math.floor(bin / (n0 * n1));
+      if (p + bound[bin] > cap) {
+        cap = Math.max(Math.ceil(cap * 1.5), p + bound[bin]);
+        cen = out.int32('centers', cap, p); nbr = out.int32('neighbors', cap, p);
+        sh = out.int32('shifts', 3 * cap, 3 * p); vec = out.float64('vectors', 3 * cap, 3 * p);
+        dist = out.float64('distances', cap, p); rev = out.int32('reverse', cap, p);
+        key = scratch.int32('reverseKey', cap, p);
+        if (trackSegments) { own = scratch.int32('ownSegment', cap, p); nbs = scratch.int32('neighborSorted', cap, p); }
+      }
+      const x = bin % n0;
+      const y = Math.floor(bin / n0) % n1;
+      const z = Math.floor(bin / (n0 * n1));
       const pax = pos[3 * a], pay = pos[3 * a + 1], paz = pos[3 * a + 2];
-      let count = 0;
+      const kix = img[3 * a], kiy = img[3 * a + 1], kiz = img[3 * a + 2];
+      const segRow = a * nSt; // segment cursors are indexed by bin-sorted atom, for locality
+      const runA = runOff[x], runB = runOff[x + 1];
       for (let dzi = 0; dzi < w2; dzi++) {
         const u2 = z + dzi;
         const t2 = mb2[u2];
@@ -269,172 +336,103 @@ export function searchPairs(
           if (t1 < 0) continue;
           const rowBin = n0 * (t1 + n1 * t2);
           const codeYZ = span0 * (mi1[u1] - off1) + span01 * (mi2[u2] - off2);
-          for (let r = runOff[x]; r < runOff[x + 1]; r++) {
+          const oRow = (dzi * w1 + dyi) * w0 + r0; // segment index of dx = 0 in this row
+          for (let r = runA; r < runB; r++) {
             const binLo = rowBin + rBin[r];
+            const binHi = binLo + rLen[r]; // exclusive
             const lo = start[binLo];
-            const hi = start[binLo + rLen[r]];
+            const hi = start[binHi];
             const code = rImg[r] - off0 + codeYZ;
             const vx = vecTab[3 * code], vy = vecTab[3 * code + 1], vz = vecTab[3 * code + 2];
-            // Same expressions as the writing pass below, so the same pairs pass the test.
+            // S = S' − K_j + K_i; the centre's part is constant over the run.
+            const sx = shiftTab[3 * code] + kix, sy = shiftTab[3 * code + 1] + kiy, sz = shiftTab[3 * code + 2] + kiz;
+            // Segment bookkeeping: o is the segment (bin) of the run the next pair falls in.
+            let o = oRow + rDx[r];
+            let segEnd = start[binLo + 1];
+            cursor[segRow + o] = p;
+            // Part 1: neighbours earlier in bin order (b < a): D = (p_b + v) − p_a. The distance
+            // test is branch-free (collect candidates, advance by the test's 0/1): on random
+            // geometry a branch per candidate mispredicts often enough to double the scan's cost.
             const e1 = hi < a ? hi : a;
+            let k = 0;
             for (let b = lo; b < e1; b++) {
               const dx = pos[3 * b] + vx - pax;
               const dy = pos[3 * b + 1] + vy - pay;
               const dz = pos[3 * b + 2] + vz - paz;
-              count += +(dx * dx + dy * dy + dz * dz < c2);
+              cand[k] = b;
+              k += +(dx * dx + dy * dy + dz * dz < c2);
             }
-            if (a >= lo && a < hi && code !== zeroCode) count += +(vx * vx + vy * vy + vz * vz < c2);
+            for (let c = 0; c < k; c++) {
+              const b = cand[c];
+              while (b >= segEnd) { o++; segEnd = start[binLo + o - oRow - rDx[r] + 1]; cursor[segRow + o] = p; }
+              const dx = pos[3 * b] + vx - pax;
+              const dy = pos[3 * b + 1] + vy - pay;
+              const dz = pos[3 * b + 2] + vz - paz;
+              nbr[p] = order[b];
+              sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
+              vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
+              dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
+              key[p] = b * nSt + (nSt - 1 - o);
+              if (trackSegments) { own[p] = segRow + o; nbs[p] = b; }
+              p++;
+            }
+            // The centre's own image (own bin, non-zero image): D = v exactly.
+            if (a >= lo && a < hi && code !== zeroCode) {
+              const d2 = vx * vx + vy * vy + vz * vz;
+              if (d2 < c2) {
+                while (a >= segEnd) { o++; segEnd = start[binLo + o - oRow - rDx[r] + 1]; cursor[segRow + o] = p; }
+                nbr[p] = i;
+                sh[3 * p] = sx - kix; sh[3 * p + 1] = sy - kiy; sh[3 * p + 2] = sz - kiz;
+                vec[3 * p] = vx; vec[3 * p + 1] = vy; vec[3 * p + 2] = vz;
+                dist[p] = sqrt(d2);
+                key[p] = segRow + (nSt - 1 - o);
+                if (trackSegments) { own[p] = segRow + o; nbs[p] = a; }
+                p++;
+              }
+            }
+            // Part 2: neighbours later in bin order (b > a): D = p_b − (p_a − v).
             const tx = pax - vx, ty = pay - vy, tz = paz - vz;
+            k = 0;
             for (let b = lo > a ? lo : a + 1; b < hi; b++) {
               const dx = pos[3 * b] - tx;
               const dy = pos[3 * b + 1] - ty;
               const dz = pos[3 * b + 2] - tz;
-              count += +(dx * dx + dy * dy + dz * dz < c2);
+              cand[k] = b;
+              k += +(dx * dx + dy * dy + dz * dz < c2);
             }
-          }
-        }
-      }
-      offsets[i + 1] = count;
-    }
-    for (let i = 0; i < n; i++) offsets[i + 1] += offsets[i];
-    if (offsets[n] > cap) {
-      cap = offsets[n];
-      cen = out.int32('centers', cap); nbr = out.int32('neighbors', cap);
-      sh = out.int32('shifts', 3 * cap); vec = out.float64('vectors', 3 * cap);
-      dist = out.float64('distances', cap); rev = out.int32('reverse', cap);
-      key = scratch.int32('reverseKey', cap);
-      if (trackSegments) { own = scratch.int32('ownSegment', cap); nbs = scratch.int32('neighborSorted', cap); }
-    }
-  }
-
-  for (let t = 0; t < n; t++) {
-    const i = binOrder ? order[t] : t;
-    if (binOrder) p = offsets[i];
-    else offsets[i] = p;
-    const a = binOrder ? t : rank[i];
-    const bin = binOf[i];
-    if (!binOrder && p + bound[bin] > cap) {
-      cap = Math.max(Math.ceil(cap * 1.5), p + bound[bin]);
-      cen = out.int32('centers', cap, p); nbr = out.int32('neighbors', cap, p);
-      sh = out.int32('shifts', 3 * cap, 3 * p); vec = out.float64('vectors', 3 * cap, 3 * p);
-      dist = out.float64('distances', cap, p); rev = out.int32('reverse', cap, p);
-      key = scratch.int32('reverseKey', cap, p);
-      if (trackSegments) { own = scratch.int32('ownSegment', cap, p); nbs = scratch.int32('neighborSorted', cap, p); }
-    }
-    const x = bin % n0;
-    const y = Math.floor(bin / n0) % n1;
-    const z = Math.floor(bin / (n0 * n1));
-    const pax = pos[3 * a], pay = pos[3 * a + 1], paz = pos[3 * a + 2];
-    const kix = img[3 * a], kiy = img[3 * a + 1], kiz = img[3 * a + 2];
-    const segRow = a * nSt; // segment cursors are indexed by bin-sorted atom, for locality
-    const runA = runOff[x], runB = runOff[x + 1];
-    for (let dzi = 0; dzi < w2; dzi++) {
-      const u2 = z + dzi;
-      const t2 = mb2[u2];
-      if (t2 < 0) continue;
-      for (let dyi = 0; dyi < w1; dyi++) {
-        const u1 = y + dyi;
-        const t1 = mb1[u1];
-        if (t1 < 0) continue;
-        const rowBin = n0 * (t1 + n1 * t2);
-        const codeYZ = span0 * (mi1[u1] - off1) + span01 * (mi2[u2] - off2);
-        const oRow = (dzi * w1 + dyi) * w0 + r0; // segment index of dx = 0 in this row
-        for (let r = runA; r < runB; r++) {
-          const binLo = rowBin + rBin[r];
-          const binHi = binLo + rLen[r]; // exclusive
-          const lo = start[binLo];
-          const hi = start[binHi];
-          const code = rImg[r] - off0 + codeYZ;
-          const vx = vecTab[3 * code], vy = vecTab[3 * code + 1], vz = vecTab[3 * code + 2];
-          // S = S' − K_j + K_i; the centre's part is constant over the run.
-          const sx = shiftTab[3 * code] + kix, sy = shiftTab[3 * code + 1] + kiy, sz = shiftTab[3 * code + 2] + kiz;
-          // Segment bookkeeping: o is the segment (bin) of the run the next pair falls in.
-          let o = oRow + rDx[r];
-          let segEnd = start[binLo + 1];
-          cursor[segRow + o] = p;
-          // Part 1: neighbours earlier in bin order (b < a): D = (p_b + v) − p_a. The distance
-          // test is branch-free (collect candidates, advance by the test's 0/1): on random
-          // geometry a branch per candidate mispredicts often enough to double the scan's cost.
-          const e1 = hi < a ? hi : a;
-          let k = 0;
-          for (let b = lo; b < e1; b++) {
-            const dx = pos[3 * b] + vx - pax;
-            const dy = pos[3 * b + 1] + vy - pay;
-            const dz = pos[3 * b + 2] + vz - paz;
-            cand[k] = b;
-            k += +(dx * dx + dy * dy + dz * dz < c2);
-          }
-          for (let c = 0; c < k; c++) {
-            const b = cand[c];
-            while (b >= segEnd) { o++; segEnd = start[binLo + o - oRow - rDx[r] + 1]; cursor[segRow + o] = p; }
-            const dx = pos[3 * b] + vx - pax;
-            const dy = pos[3 * b + 1] + vy - pay;
-            const dz = pos[3 * b + 2] + vz - paz;
-            nbr[p] = order[b];
-            sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
-            vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
-            dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
-            key[p] = b * nSt + (nSt - 1 - o);
-            if (trackSegments) { own[p] = segRow + o; nbs[p] = b; }
-            p++;
-          }
-          // The centre's own image (own bin, non-zero image): D = v exactly.
-          if (a >= lo && a < hi && code !== zeroCode) {
-            const d2 = vx * vx + vy * vy + vz * vz;
-            if (d2 < c2) {
-              while (a >= segEnd) { o++; segEnd = start[binLo + o - oRow - rDx[r] + 1]; cursor[segRow + o] = p; }
-              nbr[p] = i;
-              sh[3 * p] = sx - kix; sh[3 * p + 1] = sy - kiy; sh[3 * p + 2] = sz - kiz;
-              vec[3 * p] = vx; vec[3 * p + 1] = vy; vec[3 * p + 2] = vz;
-              dist[p] = sqrt(d2);
-              key[p] = segRow + (nSt - 1 - o);
-              if (trackSegments) { own[p] = segRow + o; nbs[p] = a; }
+            for (let c = 0; c < k; c++) {
+              const b = cand[c];
+              while (b >= segEnd) { o++; segEnd = start[binLo + o - oRow - rDx[r] + 1]; cursor[segRow + o] = p; }
+              const dx = pos[3 * b] - tx;
+              const dy = pos[3 * b + 1] - ty;
+              const dz = pos[3 * b + 2] - tz;
+              nbr[p] = order[b];
+              sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
+              vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
+              dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
+              key[p] = b * nSt + (nSt - 1 - o);
+              if (trackSegments) { own[p] = segRow + o; nbs[p] = b; }
               p++;
             }
+            // Segments of the run's remaining bins start (empty) here.
+            const oLast = oRow + rDx[r] + rLen[r] - 1;
+            while (o < oLast) { o++; cursor[segRow + o] = p; }
           }
-          // Part 2: neighbours later in bin order (b > a): D = p_b − (p_a − v).
-          const tx = pax - vx, ty = pay - vy, tz = paz - vz;
-          k = 0;
-          for (let b = lo > a ? lo : a + 1; b < hi; b++) {
-            const dx = pos[3 * b] - tx;
-            const dy = pos[3 * b + 1] - ty;
-            const dz = pos[3 * b + 2] - tz;
-            cand[k] = b;
-            k += +(dx * dx + dy * dy + dz * dz < c2);
-          }
-          for (let c = 0; c < k; c++) {
-            const b = cand[c];
-            while (b >= segEnd) { o++; segEnd = start[binLo + o - oRow - rDx[r] + 1]; cursor[segRow + o] = p; }
-            const dx = pos[3 * b] - tx;
-            const dy = pos[3 * b + 1] - ty;
-            const dz = pos[3 * b + 2] - tz;
-            nbr[p] = order[b];
-            sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
-            vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
-            dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
-            key[p] = b * nSt + (nSt - 1 - o);
-            if (trackSegments) { own[p] = segRow + o; nbs[p] = b; }
-            p++;
-          }
-          // Segments of the run's remaining bins start (empty) here.
-          const oLast = oRow + rDx[r] + rLen[r] - 1;
-          while (o < oLast) { o++; cursor[segRow + o] = p; }
         }
       }
     }
-  }
-  if (binOrder) p = offsets[n];
-  offsets[n] = p;
-  // Centres, sequentially (cheaper here than one more store per pair in the scan above).
-  for (let i = 0; i < n; i++) {
-    for (let q = offsets[i], e = offsets[i + 1]; q < e; q++) cen[q] = i;
-  }
-  // Pass 2: reverse. Centres ascend, so each segment is consumed in its own (ascending) order.
-  // Blocks are visited in bin order so the cursors touched (indexed by bin-sorted atom) stay
-  // local in memory; within a bin, bin order is ascending index, which is all the order needs.
-  for (let s = 0; s < n; s++) {
-    const i = order[s];
-    for (let q = offsets[i], e = offsets[i + 1]; q < e; q++) rev[q] = cursor[key[q]]++;
+    offsets[n] = p;
+    // Centres, sequentially (cheaper here than one more store per pair in the scan above).
+    for (let i = 0; i < n; i++) {
+      for (let q = offsets[i], e = offsets[i + 1]; q < e; q++) cen[q] = i;
+    }
+    // Pass 2: reverse. Centres ascend, so each segment is consumed in its own (ascending) order.
+    // Blocks are visited in bin order so the cursors touched (indexed by bin-sorted atom) stay
+    // local in memory; within a bin, bin order is ascending index, which is all the order needs.
+    for (let s = 0; s < n; s++) {
+      const i = order[s];
+      for (let q = offsets[i], e = offsets[i + 1]; q < e; q++) rev[q] = cursor[key[q]]++;
+    }
   }
   offsets[n] = p;
   const list: NeighborList = {
@@ -457,5 +455,6 @@ export function searchPairs(
     order,
     segmentCount: nSt * n,
     segmentsPerAtom: nSt,
+    threads: lastThreads,
   };
 }

@@ -10,7 +10,7 @@
  */
 import { StructureError } from '../errors.js';
 import { binAtoms } from './binning.js';
-import { NeighborSearch, useBinOrder, type NeighborListOptions } from './neighbors.js';
+import { NeighborSearch, PARALLEL_MIN_ATOMS, resolveThreads, useBinOrder, type NeighborListOptions } from './neighbors.js';
 import { checkCutoff, checkSystem, prepareSystem, type NeighborSystem } from './prepare.js';
 import { searchPairs, type SearchOutput } from './search.js';
 import type { NeighborList } from './types.js';
@@ -26,6 +26,8 @@ export interface VerletNeighborListOptions {
   readonly binsPerCutoff?: 1 | 2;
   /** Centre traversal of the underlying search (see {@link NeighborListOptions.traversal}). */
   readonly traversal?: NeighborListOptions['traversal'];
+  /** Threads of the rebuild searches (see {@link NeighborListOptions.threads}); refreshes run on the caller's thread. */
+  readonly threads?: NeighborListOptions['threads'];
 }
 
 /**
@@ -52,12 +54,15 @@ export class VerletNeighborList {
   rebuildCount = 0;
   /** Number of `update` calls served from the stored list without a search. */
   refreshCount = 0;
+  /** Threads the last rebuild search ran on. */
+  lastRebuildThreads = 0;
 
   private readonly binsPerCutoff: 1 | 2;
   private readonly traversal: NeighborListOptions['traversal'];
-  /** Buffers of the skin list (cutoff + skin) and of its search. */
-  private readonly skinOut = new Workspace();
-  private readonly skinScratch = new Workspace();
+  private readonly threads: NeighborListOptions['threads'];
+  /** Buffers of the skin list (cutoff + skin) and of its search (shared when it may run on several threads). */
+  private readonly skinOut: Workspace;
+  private readonly skinScratch: Workspace;
   /** Buffers of the returned (compacted) list and of the compaction. */
   private readonly out = new Workspace();
   private readonly scratch = new Workspace();
@@ -90,9 +95,14 @@ export class VerletNeighborList {
     this.cutoff = options.cutoff;
     this.skin = options.skin;
     // Same option checks as the one-shot search (throws ArgumentError on bad values).
-    this.binsPerCutoff = new NeighborSearch({ cutoff: options.cutoff, binsPerCutoff: options.binsPerCutoff, traversal: options.traversal }).binsPerCutoff;
+    this.binsPerCutoff = new NeighborSearch({ cutoff: options.cutoff, binsPerCutoff: options.binsPerCutoff, traversal: options.traversal, threads: options.threads }).binsPerCutoff;
     this.traversal = options.traversal;
+    this.threads = options.threads;
     const { n, cell, pbc } = checkSystem(system);
+    // 'auto' may switch to several threads with the load; buffers are shared from the start then.
+    const shared = this.threads === undefined || this.threads === 'auto' ? n >= PARALLEL_MIN_ATOMS : this.threads > 1;
+    this.skinOut = new Workspace(shared);
+    this.skinScratch = new Workspace(shared);
     this.n = n;
     this.pbc = pbc;
     this.rebuild(Float64Array.from(system.positions), cell);
@@ -147,7 +157,9 @@ export class VerletNeighborList {
   private rebuild(positions: Float64Array, cell: Float64Array): void {
     const sys = prepareSystem({ positions, cell, pbc: this.pbc }, this.cutoff + this.skin, this.skinScratch);
     const grid = binAtoms(sys, this.binsPerCutoff, this.skinScratch);
-    this.skin_ = searchPairs(sys, grid, this.skinScratch, this.skinOut, true, useBinOrder(this.traversal, sys.n));
+    const { threads, waitMs } = resolveThreads(this.threads, sys.n);
+    this.skin_ = searchPairs(sys, grid, this.skinScratch, this.skinOut, true, useBinOrder(this.traversal, sys.n), threads, waitMs);
+    this.lastRebuildThreads = this.skin_.threads;
     this.binOrder = grid.order;
     this.indexSegments(cell);
     this.refPositions = positions;
