@@ -19,7 +19,7 @@ import { cpus, tmpdir, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kdTreeModule from 'kd-tree-javascript';
-import { neighborList, NeighborSearch, VerletNeighborList, type NeighborList } from '../src/geometry/index.js';
+import { disposeNeighborWorkers, neighborList, NeighborSearch, startNeighborWorkers, VerletNeighborList, type NeighborList } from '../src/geometry/index.js';
 import { sampleMemory, tryGc, viewBytes } from './lib/memory.js';
 import { markdownTable, writeJson, writeText } from './lib/report.js';
 import { cluster, fccCu, randomBox, rng, skewedBox, slab, type BenchSystem } from './lib/systems.js';
@@ -53,9 +53,9 @@ function listBytes(nl: NeighborList): number {
 /** Child mode: first call in a fresh process vs the following warm calls (wall and CPU time). */
 function firstCallChild(name: string): void {
   const sys = systemByName(name);
-  const first = timeRepeatedCpu(() => neighborList(sys, { cutoff: CUTOFF }), 1);
-  const warm = timeRepeatedCpu(() => neighborList(sys, { cutoff: CUTOFF }), sys.positions.length > 3 * 100_000 ? 3 : 5);
-  const search = new NeighborSearch({ cutoff: CUTOFF });
+  const first = timeRepeatedCpu(() => neighborList(sys, { cutoff: CUTOFF, threads: 1 }), 1);
+  const warm = timeRepeatedCpu(() => neighborList(sys, { cutoff: CUTOFF, threads: 1 }), sys.positions.length > 3 * 100_000 ? 3 : 5);
+  const search = new NeighborSearch({ cutoff: CUTOFF, threads: 1 });
   const sFirst = timeRepeatedCpu(() => search.search(sys), 1);
   const sWarm = timeRepeatedCpu(() => search.search(sys), 5);
   process.stdout.write(JSON.stringify({
@@ -134,13 +134,13 @@ function benchSystem(sys: BenchSystem, withSkin: boolean, aseRepeats: number): R
   const n = sys.positions.length / 3;
   tryGc();
   // One-shot: fresh arrays each call (page faults included).
-  const probe = timeOnce(() => neighborList(sys, { cutoff: CUTOFF }));
+  const probe = timeOnce(() => neighborList(sys, { cutoff: CUTOFF, threads: 1 }));
   const repeats = repeatsFor(probe.ms, 2500, 3, 25);
-  const one = timeRepeated(() => neighborList(sys, { cutoff: CUTOFF }), repeats);
+  const one = timeRepeated(() => neighborList(sys, { cutoff: CUTOFF, threads: 1 }), repeats);
   const count = one.result.count;
   const bytes = listBytes(one.result);
   // Reused buffers.
-  const search = new NeighborSearch({ cutoff: CUTOFF });
+  const search = new NeighborSearch({ cutoff: CUTOFF, threads: 1 });
   search.search(sys);
   const reuse = timeRepeatedCpu(() => search.search(sys), repeats);
   if (reuse.result.count !== count) throw new Error(`${sys.name}: NeighborSearch found ${reuse.result.count} pairs, neighborList ${count}`);
@@ -153,7 +153,7 @@ function benchSystem(sys: BenchSystem, withSkin: boolean, aseRepeats: number): R
     listMiB: bytes / 2 ** 20, maxRssMiB: sampleMemory().maxRssMiB,
   };
   if (withSkin) {
-    const verlet = new VerletNeighborList(sys, { cutoff: CUTOFF, skin: SKIN });
+    const verlet = new VerletNeighborList(sys, { cutoff: CUTOFF, skin: SKIN, threads: 1 });
     const kick = Float64Array.from(sys.positions);
     const rebuildTimes: number[] = [];
     const refreshTimes: number[] = [];
@@ -194,7 +194,38 @@ function benchSystem(sys: BenchSystem, withSkin: boolean, aseRepeats: number): R
   return row;
 }
 
-function main(): void {
+interface ThreadRow {
+  system: string; atoms: number; pairs: number;
+  /** One thread, default traversal; one thread, bin-order passes (what each thread runs); two threads. */
+  oneMs: number; oneCpuMs: number; oneBinMs: number; oneBinCpuMs: number; twoMs: number; twoCpuMs: number;
+  twoThreadsUsed: number; speedup: number; mPairsPerSTwo: number;
+}
+
+/** NeighborSearch on 1 vs 2 threads (same result, checked bit for bit on the pair count and reverse). */
+function benchThreads(sys: BenchSystem): ThreadRow {
+  const repeats = sys.positions.length > 3 * 100_000 ? 3 : 7;
+  const run = (threads: number, traversal: 'auto' | 'bin') => {
+    const s = new NeighborSearch({ cutoff: CUTOFF, threads, traversal });
+    s.search(sys);
+    const t = timeRepeatedCpu(() => s.search(sys), repeats);
+    const used = s.lastThreads;
+    const rev = t.result.reverse.slice();
+    s.release();
+    return { ms: median(t.times), cpuMs: median(t.cpuTimes), used, count: t.result.count, rev };
+  };
+  tryGc();
+  const one = run(1, 'auto');
+  const oneBin = run(1, 'bin');
+  const two = run(2, 'auto');
+  if (two.count !== one.count || Buffer.compare(Buffer.from(two.rev.buffer), Buffer.from(one.rev.buffer)) !== 0) throw new Error(`${sys.name}: 2-thread list differs`);
+  return {
+    system: sys.name, atoms: sys.positions.length / 3, pairs: one.count,
+    oneMs: one.ms, oneCpuMs: one.cpuMs, oneBinMs: oneBin.ms, oneBinCpuMs: oneBin.cpuMs, twoMs: two.ms, twoCpuMs: two.cpuMs,
+    twoThreadsUsed: two.used, speedup: one.ms / two.ms, mPairsPerSTwo: one.count / two.ms / 1e3,
+  };
+}
+
+async function main(): Promise<void> {
   const fcIndex = argv.indexOf('--first-call');
   if (fcIndex >= 0) {
     firstCallChild(argv[fcIndex + 1]);
@@ -215,8 +246,8 @@ function main(): void {
   // Warm the JIT on small systems first, so the first measured system is not penalised
   // (first-call cost is measured separately, in fresh processes, below).
   for (const warm of [randomBox(2000, 9), fccCu(4), slab(4, 3), cluster(500)]) {
-    for (let r = 0; r < 3; r++) neighborList(warm, { cutoff: CUTOFF });
-    new VerletNeighborList(warm, { cutoff: CUTOFF, skin: SKIN }).update(displaced(warm.positions, 0.01, 1));
+    for (let r = 0; r < 3; r++) neighborList(warm, { cutoff: CUTOFF, threads: 1 });
+    new VerletNeighborList(warm, { cutoff: CUTOFF, skin: SKIN, threads: 1 }).update(displaced(warm.positions, 0.01, 1));
   }
 
   const rows: Row[] = [];
@@ -237,6 +268,21 @@ function main(): void {
         (row.kdTreeMs !== undefined ? `  kd-tree ${row.kdTreeMs.toFixed(0)} ms (×${row.speedupVsKdTree!.toFixed(1)})` : ''),
     );
   }
+
+  // One vs two threads (worker pool started first; its start-up is not part of a search).
+  const poolUp = await startNeighborWorkers(2);
+  const threadRows: ThreadRow[] = [];
+  if (poolUp) {
+    const threadSystems = quick ? [randomBox(8000), randomBox(32000)] : [randomBox(8000), randomBox(16000), randomBox(32000), fccCu(20), randomBox(256000)];
+    for (const sys of threadSystems) {
+      const t = benchThreads(sys);
+      threadRows.push(t);
+      console.log(`${t.system.padEnd(24)} 1 thread ${t.oneMs.toFixed(1)} ms (CPU ${t.oneCpuMs.toFixed(1)}), 1 thread bin-order ${t.oneBinMs.toFixed(1)} ms, 2 threads ${t.twoMs.toFixed(1)} ms (CPU ${t.twoCpuMs.toFixed(1)}, ran on ${t.twoThreadsUsed}): ×${t.speedup.toFixed(2)}, ${t.mPairsPerSTwo.toFixed(1)} M pairs/s`);
+    }
+  } else {
+    console.log('worker threads unavailable: 1 vs 2 threads skipped');
+  }
+  await disposeNeighborWorkers();
 
   // First call vs warm call, each in a fresh process so the JIT starts cold; several processes
   // per system and the median ratio, since single wall-clock samples swing with other jobs.
@@ -267,9 +313,9 @@ function main(): void {
   const meta = {
     date: started.toISOString(), node: process.version, cpu: cpus()[0]?.model, cores: cpus().length,
     loadAverageAtStart: load0, loadAverageAtEnd: loadavg(), cutoffA: CUTOFF, skinA: SKIN,
-    note: 'Single thread. The machine (2 cores) was shared with other jobs during the run; wall-clock times include that contention.',
+    note: 'Single thread except the "1 vs 2 threads" table. The machine (2 cores) was shared with other jobs during the run; wall-clock times include that contention.',
   };
-  writeJson(join(here, 'results', 'neighbors.json'), { meta, rows, firstCall });
+  writeJson(join(here, 'results', 'neighbors.json'), { meta, rows, threadRows, firstCall });
 
   const md = [
     '# Neighbour search benchmark',
@@ -293,6 +339,17 @@ function main(): void {
         r.skinRebuildCpuMs!, r.skinRefreshCpuMs!, `${(100 * r.skinRefreshOverRebuildCpu!).toFixed(1)} %`]),
     ),
     '',
+    '## 1 vs 2 threads (NeighborSearch, reused buffers)',
+    '',
+    'Two threads = the caller plus one worker thread of the pool; both run the bin-order passes (count, write, reverse) on bin-aligned chunks they claim from a shared counter, so the lists are bit-identical (checked). "1 thread bin-order" is the same passes on one thread. Process CPU time counts both threads. On a machine whose cores are busy with other work the two threads mostly take turns, which is why `threads: \'auto\'` only uses the second one when the load average leaves a core spare.',
+    '',
+    threadRows.length > 0
+      ? markdownTable(
+          ['system', 'atoms', 'pairs', '1 thread ms', '1 thread CPU ms', '1 thread bin-order ms', '2 threads ms', '2 threads CPU ms', 'threads used', 'speed-up (wall)', 'M pairs/s (2 threads)'],
+          threadRows.map((t) => [t.system, t.atoms, t.pairs, t.oneMs, t.oneCpuMs, t.oneBinMs, t.twoMs, t.twoCpuMs, t.twoThreadsUsed, t.speedup, t.mPairsPerSTwo]),
+        )
+      : 'Worker threads unavailable in this run.',
+    '',
     '## First call (fresh process) vs warm call',
     '',
     'one-shot `neighborList()`, first call in a fresh process vs the median of the following calls; medians over several processes. NeighborSearch warm = reused buffers.',
@@ -307,4 +364,4 @@ function main(): void {
   console.log('wrote bench/results/neighbors.json and bench/results/neighbors.md');
 }
 
-main();
+await main();
