@@ -35,6 +35,15 @@ export interface KernelData {
   nSt: number;
   /** Whether to record each pair's own segment and neighbour's sorted index (Verlet list). */
   track: boolean;
+  /**
+   * Centre order of the count and write passes: true = ranges of original indices, in index
+   * order (output written sequentially; best while the positions fit in cache), false = ranges
+   * of bin-sorted atoms (input read locally; best for large systems). The reverse pass always
+   * runs over bin-aligned ranges of sorted atoms.
+   */
+  byIndex: boolean;
+  /** Bin-sorted index of each original atom. */
+  rank: Int32Array;
   /** Axis maps: neighbour bin coordinate (−1 outside an open axis) and image, per axis. */
   mb0: Int32Array; mb1: Int32Array; mb2: Int32Array; mi1: Int32Array; mi2: Int32Array;
   /** Image table: shifts S (3 per code) and vectors S'·W (3 per code). */
@@ -55,11 +64,12 @@ export interface KernelData {
   key: Int32Array; cursor: Int32Array; own: Int32Array; nbs: Int32Array;
 }
 
-/** Pass 1: pair counts of the sorted centres a0..a1−1, stored as `offsets[order[a] + 1]`. */
-export function countRange(d: KernelData, a0: number, a1: number): void {
-  const { n0, n1, w0, w1, w2, span0, span01, off0, off1, off2, c2, mb1, mb2, mi1, mi2, vecTab, runOff, rLen, rBin, rImg, start, order, binOf, pos, offsets } = d;
-  for (let a = a0; a < a1; a++) {
-    const i = order[a];
+/** Pass 1: pair counts of the centres t0..t1−1 (see {@link KernelData.byIndex}), stored as `offsets[i + 1]`. */
+export function countRange(d: KernelData, t0: number, t1: number): void {
+  const { n0, n1, w1, w2, span0, span01, off0, off1, off2, c2, mb1, mb2, mi1, mi2, vecTab, runOff, rLen, rBin, rImg, start, order, rank, binOf, pos, offsets, byIndex } = d;
+  for (let t = t0; t < t1; t++) {
+    const i = byIndex ? t : order[t];
+    const a = byIndex ? rank[t] : t;
     const bin = binOf[i];
     const x = bin % n0, y = Math.floor(bin / n0) % n1, z = Math.floor(bin / (n0 * n1));
     const pax = pos[3 * a], pay = pos[3 * a + 1], paz = pos[3 * a + 2];
@@ -104,17 +114,19 @@ export function countRange(d: KernelData, a0: number, a1: number): void {
 }
 
 /**
- * Pass 2: the pairs of the sorted centres a0..a1−1, each block written at `offsets[i]` (the
- * prefix sums of pass 1), with centre column, reverse keys and segment starts. `cand` is
- * scratch for candidate indices, at least as long as the fullest run of bins.
+ * Pass 2: the pairs of the centres t0..t1−1 (see {@link KernelData.byIndex}), each block
+ * written at `offsets[i]` (the prefix sums of pass 1), with centre column, reverse keys and
+ * segment starts. `cand` is scratch for candidate indices, at least as long as the fullest run
+ * of bins.
  */
-export function writeRange(d: KernelData, a0: number, a1: number, cand: Int32Array): void {
-  const { n0, n1, w0, w1, w2, r0, span0, span01, off0, off1, off2, zeroCode, c2, nSt, track } = d;
-  const { mb1, mb2, mi1, mi2, shiftTab, vecTab, runOff, rDx, rLen, rBin, rImg, start, order, binOf, pos, img, offsets } = d;
+export function writeRange(d: KernelData, t0: number, t1: number, cand: Int32Array): void {
+  const { n0, n1, w0, w1, w2, r0, span0, span01, off0, off1, off2, zeroCode, c2, nSt, track, byIndex } = d;
+  const { mb1, mb2, mi1, mi2, shiftTab, vecTab, runOff, rDx, rLen, rBin, rImg, start, order, rank, binOf, pos, img, offsets } = d;
   const { cen, nbr, sh, vec, dist, key, cursor, own, nbs } = d;
   const sqrt = Math.sqrt;
-  for (let a = a0; a < a1; a++) {
-    const i = order[a];
+  for (let t = t0; t < t1; t++) {
+    const i = byIndex ? t : order[t];
+    const a = byIndex ? rank[t] : t;
     let p = offsets[i];
     const bin = binOf[i];
     const x = bin % n0;
@@ -244,12 +256,14 @@ export const CTL_LENGTH = 8;
 export type KernelPass = 'count' | 'write' | 'reverse';
 
 /**
- * Run one pass over bin-aligned chunks of sorted centres (`chunks[c]..chunks[c+1]`), claiming
+ * Run one pass over chunks of centres: bin-aligned ranges of sorted atoms (`binChunks`) for
+ * the reverse pass and for bin order, ranges of indices (`indexChunks`) otherwise; claiming
  * chunks from the shared counter `ctl[CTL_NEXT]` until none is left. Called by the main thread
  * and every worker at once; dynamic claiming balances the load when a core is busy elsewhere.
  * Returns the number of chunks this thread ran.
  */
-export function runChunks(d: KernelData, pass: KernelPass, chunks: Int32Array, ctl: Int32Array, cand: Int32Array): number {
+export function runChunks(d: KernelData, pass: KernelPass, binChunks: Int32Array, indexChunks: Int32Array, ctl: Int32Array, cand: Int32Array): number {
+  const chunks = pass === 'reverse' || !d.byIndex ? binChunks : indexChunks;
   const nChunks = chunks.length - 1;
   for (let done = 0; ; done++) {
     const c = Atomics.add(ctl, CTL_NEXT, 1);

@@ -5,7 +5,8 @@
  * Pipeline (each step O(N) time and memory): validate and wrap atoms into the cell
  * (`prepare`), counting-sort them into bins at least one cutoff thick (`binning`), visit each
  * bin's stencil for each centre in ascending order, appending pairs closer than the cutoff with
- * their reverse index directly in the final CSR layout (`search`).
+ * their reverse index directly in the final CSR layout (`search`). Large systems may split the
+ * traversal over worker threads (`kernel`, `parallel`), with a bit-identical result.
  *
  * @module
  */
@@ -46,7 +47,12 @@ export interface NeighborListOptions {
   readonly threads?: 'auto' | number;
 }
 
-/** Atom count from which `threads: 'auto'` searches on two threads (measured, see bench/results/neighbors.md). */
+/**
+ * Atom count from which `threads: 'auto'` searches on two threads (when a core is spare). Below
+ * it, the pool's per-pass hand-off and the extra counting pass outweigh the split work. Not
+ * yet measured on an idle 2-core machine: the benchmark machine was saturated by other jobs
+ * (see bench/results/neighbors.md, 1 vs 2 threads).
+ */
 export const PARALLEL_MIN_ATOMS = 20_000;
 
 /** How long an explicit `threads` search waits for the worker pool to start, ms. */

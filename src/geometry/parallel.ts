@@ -78,12 +78,12 @@ class SearchPool {
    * Run one pass on the calling thread and every worker; returns false (pool then unusable)
    * if a worker failed, in which case the caller redoes the search on one thread.
    */
-  run(pass: KernelPass, data: KernelData, chunks: Int32Array, cand: Int32Array): boolean {
+  run(pass: KernelPass, data: KernelData, binChunks: Int32Array, indexChunks: Int32Array, cand: Int32Array): boolean {
     const ctl = this.ctl;
     Atomics.store(ctl, CTL_NEXT, 0);
     Atomics.store(ctl, CTL_DONE, 0);
-    for (const w of this.workers) w.postMessage({ pass, data, chunks, candidates: cand.length });
-    runChunks(data, pass, chunks, ctl, cand);
+    for (const w of this.workers) w.postMessage({ pass, data, binChunks, indexChunks, candidates: cand.length });
+    runChunks(data, pass, binChunks, indexChunks, ctl, cand);
     const t0 = Date.now();
     for (;;) {
       const done = Atomics.load(ctl, CTL_DONE);

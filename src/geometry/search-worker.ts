@@ -11,7 +11,8 @@ import { CTL_DONE, CTL_ERROR, CTL_READY, runChunks, type KernelData, type Kernel
 interface PassMessage {
   pass: KernelPass;
   data: KernelData;
-  chunks: Int32Array;
+  binChunks: Int32Array;
+  indexChunks: Int32Array;
   candidates: number;
 }
 
@@ -21,7 +22,7 @@ let cand = new Int32Array(1024);
 parentPort?.on('message', (msg: PassMessage) => {
   try {
     if (cand.length < msg.candidates) cand = new Int32Array(msg.candidates);
-    runChunks(msg.data, msg.pass, msg.chunks, ctl, cand);
+    runChunks(msg.data, msg.pass, msg.binChunks, msg.indexChunks, ctl, cand);
   } catch {
     Atomics.store(ctl, CTL_ERROR, 1);
   } finally {

@@ -4,7 +4,9 @@
  * Every centre's pairs are written contiguously at their final place (CSR by construction, no
  * scatter). Centres are visited either in ascending index, appending block after block, or
  * (large systems, `binOrder`) in bin order after a counting pass has fixed every block's place,
- * which keeps the atoms a centre reads hot in cache when indices are scattered in space.
+ * which keeps the atoms a centre reads hot in cache when indices are scattered in space. The
+ * counted variant is split into passes over ranges of centres (kernel.ts), which is also what
+ * the worker threads run (parallel.ts): same expressions, same result bit for bit.
  *
  * Each centre scans the full stencil of neighbour bins: the offsets (dx, dy, dz) within
  * `reach`, in lexicographic order of (dz, dy, dx), with consecutive x offsets of equal image
@@ -110,6 +112,14 @@ export interface SearchOutput {
   segmentsPerAtom: number;
   /** Threads that ran the search (1, or the pool's workers + the caller). */
   threads: number;
+}
+
+/** Chunks of about `target` consecutive atom indices, as boundaries 0 = c_0 < c_1 < … = n. */
+function rangeChunks(n: number, target: number): Int32Array {
+  const count = Math.max(1, Math.ceil(n / target));
+  const out = new Int32Array(count + 1);
+  for (let c = 0; c <= count; c++) out[c] = Math.round((c * n) / count);
+  return out;
 }
 
 /**
@@ -272,16 +282,19 @@ export function searchPairs(
   // every centre's block first, so centres can then be visited in bin order, keeping the atoms
   // they read hot in cache, while each block is still written contiguously at its final place.
   // The passes live in kernel.ts, shared with the worker threads.
-  if (binOrder || threads > 1) {
+  const parallel = threads > 1 && scratch.shared && out.shared ? searchPool(threads, waitMs) : null;
+  if (binOrder || parallel !== null) {
     const d: KernelData = {
-      n0, n1, n2, w0, w1, w2, r0, span0, span01, off0, off1, off2, zeroCode, c2, nSt, track: trackSegments,
+      n0, n1, n2, w0, w1, w2, r0, span0, span01, off0, off1, off2, zeroCode, c2, nSt, track: trackSegments, byIndex: !binOrder, rank,
       mb0, mb1, mb2, mi1, mi2, shiftTab, vecTab, runOff, rDx, rLen, rBin, rImg,
       start, order, binOf, pos, img, offsets, cen, nbr, sh, vec, dist, rev, key, cursor, own, nbs,
     };
-    let pool = threads > 1 && scratch.shared && out.shared ? searchPool(threads, waitMs) : null;
-    const chunks = pool !== null ? binChunks(start, grid.nBins, n, Math.max(512, Math.ceil(n / (8 * threads)))) : Int32Array.of(0, n);
+    let pool = parallel;
+    const target = Math.max(512, Math.ceil(n / (8 * threads)));
+    const chunks = pool !== null ? binChunks(start, grid.nBins, n, target) : Int32Array.of(0, n);
+    const indexChunks = pool !== null ? rangeChunks(n, target) : Int32Array.of(0, n);
     const run = (pass: KernelPass): boolean => {
-      if (pool !== null) return pool.run(pass, d, chunks, cand);
+      if (pool !== null) return pool.run(pass, d, chunks, indexChunks, cand);
       if (pass === 'count') countRange(d, 0, n);
       else if (pass === 'write') writeRange(d, 0, n, cand);
       else reverseRange(d, 0, n);
