@@ -611,7 +611,9 @@ def build_esen(
                 msg_k = g.op("SliceDyn", [msg, ch["o0"], ch["o1"]], dim=ch["dim"], group=group, index=k, count=S)
                 args = [msg_k, *ch["shared"]]
                 outs.append(g.checkpoint(chunk, args) if recompute else chunk(*args))
-            return g.op("Concat", outs, axis=0) + x
+            # the chunks' row bounds are known: their gradients are sliced without asking for the
+            # chunk outputs' shapes (which would keep the recomputation's forward alive)
+            return g.op("Concat", outs, axis=0, bounds=a_b) + x
 
         def atom_part(x: T) -> T:
             x_res = x

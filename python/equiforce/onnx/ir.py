@@ -532,6 +532,12 @@ def _vjp(g: Graph, t: T, go: T) -> list:
         ax = _norm_axis(at["axis"], x.rank)
         if not all(isinstance(inp.shape[ax], int) for inp in ins):
             assert ax == 0, "Concat gradient with runtime sizes only along axis 0"
+            if "bounds" in at:
+                # Row bounds given by the builder: slicing the cotangent needs no Shape of the parts,
+                # which would make ONNX Runtime compute them (a recomputed region's whole forward).
+                bd = at["bounds"]
+                return [g.op("SliceDyn", [go, bd[k], bd[k + 1]], dim=inp.shape[0]) if inp.rg else None
+                        for k, inp in enumerate(ins)]
             outs, start = [], g.const(np.int64(0))
             for inp in ins:
                 end = start + g.op("Shape", [inp], index=0)
