@@ -576,7 +576,8 @@ def build_esen(
                 for j, t in enumerate([x_edge, WinvEnv, *Wig_m])
             ]
             lay = system_layout(o0, o1, dim) if moe else None
-            chunks.append({"o0": o0, "o1": o1, "P": Pk, "centre": ck, "shared": shared, "lay": lay, "dim": dim})
+            chunks.append({"a0": a0, "a1": a1, "o0": o0, "o1": o1, "P": Pk, "centre": ck, "shared": shared, "lay": lay,
+                           "dim": dim})
 
     def make_layer(i: int):
         pre = f"blocks.{i}"
@@ -600,16 +601,24 @@ def build_esen(
 
         def edge_part_chunked(x: T) -> T:
             xn = norm(x, pre + ".norm_1") + sys_row
-            msg = gather_pair(xn)
+            # Only the neighbour half of the pair features is gathered for all pairs (its adjoint is
+            # one sum over the padded table of reverse pairs); the centre half is gathered inside each
+            # chunk from the chunk's own atoms, so its gradient is reduced within the chunk and only an
+            # [E, nL, C] cotangent, not [E, 2, nL, C], is ever assembled at full size.
+            nbr = g.op("Gather", [xn, neigh, P, centre, reverse, Prev], axis=0, adj="nbr", seg_chunks=S)  # [E, nL, C]
             outs = []
             group = ("msg", i, len(g.nodes))  # unique per (re)computation of this layer
+            group_x = ("xn", i, len(g.nodes))
             for k, ch in enumerate(chunks):
-                def chunk(msg_k: T, *shared: T, ch=ch) -> T:
+                def chunk(nbr_k: T, xn_k: T, *shared: T, ch=ch) -> T:
                     ctx["lay"] = ch["lay"]
+                    cen = g.op("Gather", [xn_k, ch["centre"], ch["P"]], axis=0, adj="seg")  # [E_k, nL, C]
+                    msg_k = g.op("Concat", [g.op("Unsqueeze", [nbr_k], axes=[1]), g.op("Unsqueeze", [cen], axes=[1])], axis=1)
                     return g.op("SegSum", [edge_messages(msg_k, *shared), ch["P"], ch["centre"]])
 
-                msg_k = g.op("SliceDyn", [msg, ch["o0"], ch["o1"]], dim=ch["dim"], group=group, index=k, count=S)
-                args = [msg_k, *ch["shared"]]
+                nbr_k = g.op("SliceDyn", [nbr, ch["o0"], ch["o1"]], dim=ch["dim"], group=group, index=k, count=S)
+                xn_k = g.op("SliceDyn", [xn, ch["a0"], ch["a1"]], dim=f"N_{k}", group=group_x, index=k, count=S)
+                args = [nbr_k, xn_k, *ch["shared"]]
                 outs.append(g.checkpoint(chunk, args) if recompute else chunk(*args))
             # the chunks' row bounds are known: their gradients are sliced without asking for the
             # chunk outputs' shapes (which would keep the recomputation's forward alive)

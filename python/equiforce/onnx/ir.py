@@ -568,7 +568,7 @@ def _vjp(g: Graph, t: T, go: T) -> list:
             return [g.op("SegSum", [go, ins[2], ins[1]], chunks=at.get("seg_chunks", 1)), None, None]
         if kind == "nbr":  # inputs x, neigh, P, centre, reverse[, Prev = reverse o P]
             if len(ins) > 5:  # one gather: the padded table of reverse pairs
-                return [g.op("SegSum", [go, ins[5], *ins[1:5]], adj="nbr")] + [None] * 5
+                return [g.op("SegSum", [go, ins[5], *ins[1:5]], adj="nbr", chunks=at.get("seg_chunks", 1))] + [None] * 5
             rev = g.op("Gather", [go, ins[4], ins[4]], adj="perm")
             return [g.op("SegSum", [rev, ins[2], ins[3]])] + [None] * 4
         if kind == "perm":  # inputs x, idx, inv
