@@ -42,6 +42,8 @@ class SearchPool {
   private readonly workers: Worker[] = [];
   private readonly ctl = new Int32Array(new SharedArrayBuffer(4 * CTL_LENGTH));
   private broken = false;
+  /** Set once a blocking wait for start-up timed out: later searches do not block again. */
+  waitedOut = false;
 
   constructor(size: number) {
     this.size = size;
@@ -134,7 +136,13 @@ export function searchPool(threads: number, waitMs = 0): SearchPool | null {
     return null; // no worker threads here (e.g. a restricted runtime): one thread
   }
   if (pool.ready) return pool;
-  return waitMs > 0 && pool.waitReady(waitMs) ? pool : null;
+  // Worker events are not delivered while the caller blocks, so a worker that cannot start
+  // shows only as a timeout: block at most once, later searches run on one thread meanwhile.
+  if (waitMs > 0 && !pool.waitedOut) {
+    if (pool.waitReady(waitMs)) return pool;
+    pool.waitedOut = true;
+  }
+  return null;
 }
 
 export type { SearchPool };
