@@ -30,7 +30,7 @@ import torch
 from .data import splits as splits_mod
 from .data.graph import batches_by_edges, build_graphs, collate
 from .data.store import FrameSet
-from .training.core import EMA, TaskStats, as_numpy_state, evaluate_sets, loss_terms, predict_batch, task_stats
+from .training.core import EMA, TaskStats, evaluate_sets, loss_terms, predict_batch, task_stats
 
 TASKS = ["mol", "metal"]
 
