@@ -2,6 +2,8 @@
  * Standard benchmark systems for the neighbour search (deterministic).
  */
 
+import { RandomStream } from '../../src/dynamics/random.js';
+
 /** A benchmark structure. */
 export interface BenchSystem {
   name: string;
@@ -15,16 +17,10 @@ export const CU_LATTICE = 3.615;
 /** Number density of FCC Cu, atoms/Å³. */
 export const CU_DENSITY = 4 / CU_LATTICE ** 3;
 
-/** Deterministic uniform PRNG (mulberry32). */
+/** Deterministic uniform numbers in [0, 1) from the library's seeded stream (one seed fixes the whole structure). */
 export function rng(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let x = t;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
+  const stream = new RandomStream(seed);
+  return () => stream.uniform();
 }
 
 /** FCC Cu supercell of reps³ conventional cells (4·reps³ atoms), fully periodic. */

@@ -1,5 +1,7 @@
 /** Random test structures for the neighbour-list tests (deterministic from a seed). */
 
+import { RandomStream } from '../../src/dynamics/random.js';
+
 export interface RandomSystem {
   positions: Float64Array;
   cell: Float64Array | null;
@@ -8,16 +10,10 @@ export interface RandomSystem {
   label: string;
 }
 
-/** Small fast PRNG (mulberry32), so a fast-check integer seed fixes the whole structure. */
+/** Deterministic uniform numbers in [0, 1) from the library's seeded stream (one seed fixes the whole structure). */
 export function rng(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let x = t;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
+  const stream = new RandomStream(seed);
+  return () => stream.uniform();
 }
 
 function volumeFraction(c: Float64Array): number {
