@@ -21,7 +21,7 @@ Layout choices (for speed and determinism, see docs/model-format.md):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Optional
 
 import numpy as np
@@ -67,33 +67,27 @@ class EsenHyper:
 
     @staticmethod
     def from_backbone_kwargs(kw: dict, model_id: Optional[str] = None) -> "EsenHyper":
-        h = EsenHyper()
-        for k in (
-            "lmax", "mmax", "sphere_channels", "hidden_channels", "edge_channels", "num_distance_basis",
-            "cutoff", "max_neighbors", "num_layers", "max_num_elements", "norm_type", "act_type", "ff_type",
-            "distance_function", "chg_spin_emb_type", "use_dataset_embedding", "num_experts",
-            "use_composition_embedding", "moe_expert_coefficient_norm", "moe_type", "layers_moe",
-        ):
-            if k in kw and kw[k] is not None:
-                setattr(h, k, kw[k])
-        h.cutoff = float(h.cutoff)
-        if kw.get("dataset_mapping"):
-            h.dataset_mapping = dict(kw["dataset_mapping"])
-        elif kw.get("dataset_list"):
-            h.dataset_mapping = {d: d for d in kw["dataset_list"]}
+        """The graph's view of fairchem backbone kwargs, parsed (with fairchem's defaults and the port's
+        validation) by the one parser, `equiforce.fairchem_config.parse_config`, plus the restrictions
+        of the graph builder."""
+        from equiforce.fairchem_config import parse_config
+
+        config = dict(kw)
+        if model_id is not None:
+            config["model_id"] = model_id
+        hp = parse_config(config)
         for k, allowed in SUPPORTED.items():
-            if getattr(h, k) not in allowed:
-                raise ValueError(f"unsupported {k}={getattr(h, k)!r} (supported: {sorted(allowed)})")
-        if kw.get("charge_balanced_channels") or kw.get("spin_balanced_channels"):
+            if getattr(hp, k) not in allowed:
+                raise ValueError(f"unsupported {k}={getattr(hp, k)!r} (supported: {sorted(allowed)})")
+        if hp.charge_balanced_channels or hp.spin_balanced_channels:
             raise ValueError("charge/spin balanced channels are not supported")
-        if h.num_experts > 0:
-            if h.moe_type not in ("so2", "so2m0"):
-                raise ValueError(f"unsupported moe_type={h.moe_type!r} (supported: 'so2', 'so2m0')")
-            if h.moe_expert_coefficient_norm not in ("softmax", "pnorm"):
-                raise ValueError(f"unsupported moe_expert_coefficient_norm={h.moe_expert_coefficient_norm!r}")
-        h.composition_include_self = model_id == "UMA-S-1.2"
-        if h.mmax > h.lmax or h.lmax < 1:
-            raise ValueError("need 1 <= lmax and mmax <= lmax")
+        if hp.is_mole and hp.moe_single:
+            raise ValueError("moe_single is not supported by the graph builder")
+        h = EsenHyper()
+        for f in fields(EsenHyper):
+            setattr(h, f.name, getattr(hp, f.name))
+        h.cutoff = float(h.cutoff)
+        h.dataset_mapping = dict(hp.dataset_mapping)
         return h
 
     @property
