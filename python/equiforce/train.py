@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .data import splits as splits_mod
-from .data.graph import batches_by_edges, build_graphs, collate
+from .data.graph import batches_by_edges, batches_mixed, build_graphs, collate
 from .data.store import FrameSet
 from .training.core import EMA, TaskStats, evaluate_sets, loss_terms, predict_batch, task_stats
 
@@ -289,7 +289,8 @@ def train(args) -> dict:
     epoch_rng = rng.bit_generator.state
     while not done:
         epoch_rng = rng.bit_generator.state  # saved in checkpoints so a resumed epoch replays this order
-        order = batches_by_edges(data["train"], args.batch_edges, rng)
+        order = (batches_mixed(data["train"], args.batch_edges, rng) if args.mix_tasks
+                 else batches_by_edges(data["train"], args.batch_edges, rng))
         for bi, idx in enumerate(order):
             if resume and bi < resume.get("batch_in_epoch", 0):
                 continue  # resuming inside an epoch: skip the batches already seen (same seeded order)
@@ -302,7 +303,8 @@ def train(args) -> dict:
                 g["lr"] = lr
             batch = collate([data["train"][i] for i in idx])
             pred = predict_batch(model, batch, stats, create_graph=True)
-            loss, terms = loss_terms(batch, pred, args.w_energy, args.w_forces, args.w_stress, args.loss)
+            loss, terms = loss_terms(batch, pred, args.w_energy, args.w_forces, args.w_stress, args.loss,
+                                      balance_tasks=args.mix_tasks)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
@@ -419,6 +421,8 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--w-energy", type=float, default=5.0)
     o.add_argument("--w-forces", type=float, default=1.0)
     o.add_argument("--w-stress", type=float, default=1.0)
+    o.add_argument("--mix-tasks", action=argparse.BooleanOptionalAction, default=True,
+                   help="every batch holds both tasks (half the edge budget each) and the loss averages per task")
     o.add_argument("--max-train-mol", type=int, default=0, help="subsample mol training frames (0 = all)")
     o.add_argument("--max-train-metal", type=int, default=0)
     o.add_argument("--seed", type=int, default=0)

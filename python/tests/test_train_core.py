@@ -166,3 +166,51 @@ def test_tiny_run_checkpoint_resume_and_export(tmp_path):
     assert "| test | metal |" in card and "Targets" in card
     rows = open(os.path.join(run, "train_log.csv")).read().splitlines()
     assert rows[0].startswith("kind,") and len(rows) == 1 + 5
+
+
+def test_mixed_batches_hold_every_task_and_cover_each_frame():
+    from equiforce.data.graph import batches_by_edges, batches_mixed
+
+    graphs = _emt_graphs() * 7  # 14 molecules (task 0) and 7 metal cells (task 1)
+    rng = np.random.default_rng(3)
+    budget = 2 * max(g.edge_index.shape[1] for g in graphs)
+    batches = batches_mixed(graphs, budget, rng)
+    tasks = [{graphs[i].task for i in b} for b in batches]
+    assert all(t == {0, 1} for t in tasks)
+    seen = sorted({i for b in batches for i in b})
+    assert seen == list(range(len(graphs)))  # every frame at least once per pass
+    # each task's part respects half the budget unless a single graph is larger than that
+    for b in batches:
+        for t in (0, 1):
+            part = [i for i in b if graphs[i].task == t]
+            edges = sum(graphs[i].edge_index.shape[1] for i in part)
+            assert edges <= budget // 2 or len(part) == 1
+    # the larger task is covered exactly once: as many batches as packing that task alone gives
+    mol = [g for g in graphs if g.task == 0]
+    metal = [g for g in graphs if g.task == 1]
+    n_mol = len(batches_by_edges(mol, budget // 2, None))
+    n_metal = len(batches_by_edges(metal, budget // 2, None))
+    assert len(batches) == max(n_mol, n_metal)
+
+
+def test_task_balanced_loss_weighs_tasks_equally():
+    from equiforce.data.graph import collate
+    from equiforce.train import backbone_kwargs, build_model
+    from equiforce.training.core import loss_terms, predict_batch, task_stats
+
+    graphs = _emt_graphs()
+    model = build_model(backbone_kwargs(_tiny_args()), seed=0)
+    stats = {0: task_stats("mol", graphs[:2], 100), 1: task_stats("metal", graphs[2:], 100)}
+    per_task = {}
+    for t, part in ((0, graphs[:2]), (1, graphs[2:])):
+        b = collate(part)
+        per_task[t] = loss_terms(b, predict_batch(model, b, stats), 1.0, 1.0, 0.0, "mae")[1]
+    b = collate(graphs)
+    pred = predict_batch(model, b, stats)
+    balanced = loss_terms(b, pred, 1.0, 1.0, 0.0, "mae", balance_tasks=True)[1]
+    plain = loss_terms(b, pred, 1.0, 1.0, 0.0, "mae")[1]
+    for k in ("energy", "forces"):
+        assert balanced[k] == pytest.approx(0.5 * (per_task[0][k] + per_task[1][k]), rel=1e-5)
+    # the plain loss weighs by atoms (forces) and systems (energy): 7 molecule atoms vs 4 metal atoms
+    n0, n1 = sum(len(g.numbers) for g in graphs[:2]), len(graphs[2].numbers)
+    assert plain["forces"] == pytest.approx((n0 * per_task[0]["forces"] + n1 * per_task[1]["forces"]) / (n0 + n1), rel=1e-5)

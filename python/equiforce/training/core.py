@@ -98,20 +98,33 @@ def _norm(x: torch.Tensor, dims) -> torch.Tensor:
     return torch.sqrt((x ** 2).sum(dim=dims) + 1e-12)
 
 
-def loss_terms(batch, pred: dict, w_energy: float, w_forces: float, w_stress: float, kind: str = "mse") -> tuple:
+def _task_weights(task: torch.Tensor, balance: bool, dtype: torch.dtype) -> torch.Tensor:
+    """Weights summing to 1 over the entries of ``task``: uniform, or (``balance``) equal total weight for
+    every task present, so a task's share of the loss does not depend on how many atoms it has in the batch."""
+    if not balance:
+        return torch.full(task.shape, 1.0 / max(task.numel(), 1), dtype=dtype)
+    present, inverse, counts = torch.unique(task, return_inverse=True, return_counts=True)
+    return (1.0 / (counts[inverse].to(dtype) * len(present)))
+
+
+def loss_terms(batch, pred: dict, w_energy: float, w_forces: float, w_stress: float, kind: str = "mse",
+               balance_tasks: bool = False) -> tuple:
     """(total loss, {name: float}) in raw units (module docstring). ``kind="mae"`` uses fairchem's
     per-atom energy MAE, per-atom L2 force error ("l2mae") and the Frobenius norm of the per-atom
-    virial error instead of squares: less dominated by the strongly distorted frames."""
+    virial error instead of squares: less dominated by the strongly distorted frames. ``balance_tasks``
+    averages the energy and force terms per task first and then over the tasks in the batch."""
     if kind not in ("mse", "mae"):
         raise ValueError(f"loss kind must be mse or mae, got {kind!r}")
     out, s_b = pred["raw"], pred["scale"]
     e_target = ((batch.energy - pred["e_ref"]) / s_b).to(out["energy"].dtype)
     n = batch.natoms.to(out["energy"].dtype)
     de = (out["energy"] - e_target) / n
-    le = (de ** 2).mean() if kind == "mse" else de.abs().mean()
+    w_sys = _task_weights(batch.task, balance_tasks, de.dtype)
+    le = (w_sys * (de ** 2 if kind == "mse" else de.abs())).sum()
     f_target = batch.forces / s_b[batch.system_index].to(batch.forces.dtype)[:, None]
     df = out["forces"] - f_target
-    lf = (df ** 2).mean() if kind == "mse" else _norm(df, 1).mean()
+    w_atom = _task_weights(batch.task[batch.system_index], balance_tasks, df.dtype)
+    lf = (w_atom * ((df ** 2).mean(1) if kind == "mse" else _norm(df, 1))).sum()
     total = w_energy * le + w_forces * lf
     terms = {"energy": float(le), "forces": float(lf), "stress": 0.0}
     if "stress" in out and bool(batch.has_stress.any()):
