@@ -4,35 +4,38 @@
  * rest of the compute call (neighbour list, tensor packing, force/stress reduction) and the
  * integrator (everything outside the compute call).
  *
- *   npx tsx bench/md.ts [modelDir]          (default models/test-dense-f32)
+ *   npx tsx bench/md.ts [modelDir]          (default: the shipped model, else models/test-dense-f32)
  *   EQUIFORCE_BENCH_THREADS=2  EQUIFORCE_BENCH_SECONDS=4
  *
  * Writes bench/results/md.json and bench/results/md.md.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { DEFAULT_MODEL_DIR } from '../src/cli/model.js';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { Potential } from '../src/calculator/potential.js';
 import { Langevin, RandomStream, maxwellBoltzmannVelocities, potentialProvider, type ForceProvider } from '../src/dynamics/index.js';
+import { readStructure } from '../src/io/index.js';
 import { Structure } from '../src/structure/structure.js';
 
 const THREADS = Number(process.env.EQUIFORCE_BENCH_THREADS ?? 2);
 const SECONDS = Number(process.env.EQUIFORCE_BENCH_SECONDS ?? 4);
-const MODEL = resolve(process.argv[2] ?? 'models/test-dense-f32');
+const MODEL = resolve(process.argv[2] ?? (existsSync(DEFAULT_MODEL_DIR) ? DEFAULT_MODEL_DIR : 'models/test-dense-f32'));
 const OUT = join(import.meta.dirname, 'results');
 
-/** A compact random H/C/N/O molecule-like cluster at about liquid density, ≥ 1 Å between atoms. */
-function molecule(n: number, seed: number): Structure {
-  const rng = new RandomStream(seed);
-  const radius = Math.cbrt((3 * n) / (4 * Math.PI * 0.1));
-  const pos: number[][] = [];
-  while (pos.length < n) {
-    const p = [0, 1, 2].map(() => (2 * rng.uniform() - 1) * radius);
-    if (Math.hypot(...p) > radius) continue;
-    if (pos.every((q) => Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]) > 1.0)) pos.push(p);
+/** `copies` copies of a molecule in a row along x, `spacing` Å apart (one non-periodic structure). */
+function cluster(molecule: Structure, copies: number, spacing: number): Structure {
+  const n = molecule.length;
+  const numbers: number[] = [];
+  const pos: number[] = [];
+  for (let c = 0; c < copies; c++) {
+    for (let i = 0; i < n; i++) {
+      numbers.push(molecule.numbers[i]);
+      pos.push(molecule.positions[3 * i] + c * spacing, molecule.positions[3 * i + 1], molecule.positions[3 * i + 2]);
+    }
   }
-  return Structure.fromArrays({ symbols: pos.map((_, i) => ['C', 'H', 'H', 'O', 'C', 'H', 'N', 'H'][i % 8]), positions: pos });
+  return new Structure({ numbers, positions: pos });
 }
 
 /** n×n×n conventional cells of fcc Cu (a = 3.61 Å), rattled by ±0.05 Å. */
@@ -73,15 +76,19 @@ async function main(): Promise<void> {
     onnxMs += performance.now() - t;
     return r;
   };
-  const systems: [string, Structure, string, number][] = [
-    ['molecule 20 atoms', molecule(20, 1), 'omol', 0.5],
-    ['molecule 100 atoms', molecule(100, 2), 'omol', 0.5],
-    ['Cu fcc 108 atoms', copper(3), 'omat', 2],
-    ['Cu fcc 500 atoms', copper(5), 'omat', 2],
+  // Real molecules (a trained model would blow a random cluster apart): cyclohexylamine, and five
+  // copies of it 9 Å apart as a 100-atom molecular cluster.
+  const amine = readStructure(join(import.meta.dirname, 'data', 'cyclohexylamine.xyz'));
+  const systems: [string, Structure, number][] = [
+    ['molecule 20 atoms', amine, 0.5],
+    ['molecule 100 atoms', cluster(amine, 5, 9), 0.5],
+    ['Cu fcc 108 atoms', copper(3), 2],
+    ['Cu fcc 500 atoms', copper(5), 2],
   ];
   const rows: Row[] = [];
-  for (const [name, structure, task, dt] of systems) {
-    const inner = potentialProvider(potential, { task: potential.tasks.length > 1 ? task : undefined });
+  for (const [name, structure, dt] of systems) {
+    const task = potential.defaultTask(structure);
+    const inner = potentialProvider(potential, { task });
     let computeMs = 0;
     const provider: ForceProvider = {
       async compute(s, request) {
@@ -105,7 +112,7 @@ async function main(): Promise<void> {
     const row: Row = {
       system: name,
       atoms: structure.length,
-      task,
+      task: task ?? '(single)',
       dtFs: dt,
       steps,
       stepsPerSecond: (1000 * steps) / total,

@@ -102,8 +102,9 @@ export function pca(data: Float64Array, n: number, c: number, k = 2): PcaResult 
 export async function runEmbeddingsPca(options: { outDir?: string; model?: string } = {}): Promise<{ plot: string; atoms: number; symbols: string[]; labels: string[]; result: PcaResult; embeddings: Float64Array; channels: number }> {
   const potential = await Potential.load(options.model ?? exampleModel());
   try {
-    const task = potential.tasks.length > 1 ? 'omol' : undefined;
     const structures = MOLECULES.map(([, symbols, positions]) => Structure.fromArrays({ symbols, positions }));
+    // The molecular task ('omol' for UMA, 'mol' for equiforce's model) when the model has several heads.
+    const task = potential.defaultTask(structures[0]);
     // One batched ONNX call for all molecules.
     const results = await potential.computeBatch(structures, { task, forces: false, embeddings: true });
     const channels = potential.metadata.embeddingShape[1];

@@ -48,8 +48,8 @@ export async function runMoleculeMd(options: MoleculeMdOptions = {}): Promise<{ 
   const out = outputDir(options.outDir);
   const potential = await Potential.load(options.model ?? exampleModel());
   try {
-    // The molecular task ('omol') when the model has several heads.
-    const task = potential.tasks.length > 1 ? 'omol' : undefined;
+    // The molecular task ('omol' for UMA, 'mol' for equiforce's model) when the model has several heads.
+    const task = potential.defaultTask(ETHANOL);
     const velocities = maxwellBoltzmannVelocities(ETHANOL.masses, temperatureK, { seed: 1 });
     const md = new Langevin(potentialProvider(potential, task), ETHANOL, {
       timestepFs: options.timestepFs ?? 0.5, // 0.5 fs resolves the C–H/O–H stretches

@@ -42,7 +42,8 @@ export async function runSlabRelaxation(options: SlabOptions = {}): Promise<{ ou
   const slab = fcc100Slab('Cu', 3.55, 2, 2, 4, 12);
   const potential = await Potential.load(options.model ?? exampleModel());
   try {
-    const task = potential.tasks.length > 1 ? (potential.tasks.includes('omat') ? 'omat' : potential.tasks[0]) : undefined;
+    // The materials task ('omat' for UMA, 'metal' for equiforce's model) when the model has several heads.
+    const task = potential.defaultTask(slab) ?? potential.tasks[0];
     const filter = new FrechetCellFilter(potentialProvider(potential, task), slab, { mask: [true, true, false, false, false, true] });
     const optimizer = new FIRE(filter, { maxStep: 0.1 });
     let initialEnergy = Number.NaN;

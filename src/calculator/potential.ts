@@ -93,6 +93,12 @@ export interface StageTimings {
 const DEFAULT_MAX_PAIRS = 4_000_000;
 const DEFAULT_MAX_ATOMS = 500_000;
 
+/** Task names tried, in order, for periodic structures by {@link Potential.defaultTask}. */
+export const PERIODIC_TASKS: readonly string[] = ['omat', 'metal', 'oc20', 'omc', 'odac'];
+
+/** Task names tried, in order, for molecules by {@link Potential.defaultTask}. */
+export const MOLECULAR_TASKS: readonly string[] = ['omol', 'mol'];
+
 /**
  * A loaded model. Create with {@link Potential.load}; free native memory with {@link Potential.dispose}.
  *
@@ -176,6 +182,19 @@ export class Potential {
   /** Task names the model knows. */
   get tasks(): string[] {
     return [...this.metadata.tasks.keys()];
+  }
+
+  /**
+   * The task to use for `structure` when the caller names none: the model's only task; else, for
+   * a structure periodic along any axis, the first of {@link PERIODIC_TASKS} the model has, and
+   * for a molecule the first of {@link MOLECULAR_TASKS}; else undefined (the caller must choose).
+   * UMA names its heads omol/omat/oc20/omc/odac, equiforce's own model mol/metal.
+   */
+  defaultTask(structure: Pick<Structure, 'pbc'>): string | undefined {
+    const tasks = this.tasks;
+    if (tasks.length <= 1) return tasks[0];
+    const preference = structure.pbc.some((p) => p) ? PERIODIC_TASKS : MOLECULAR_TASKS;
+    return preference.find((t) => tasks.includes(t));
   }
 
   /**

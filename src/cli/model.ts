@@ -50,16 +50,15 @@ export interface TaskChoice {
 }
 
 /**
- * The task to evaluate: the one asked for; else the model's only task; else by structure:
- * periodic → the materials task ('omat', or 'oc20' without it), molecule → 'omol'.
+ * The task to evaluate: the one asked for; else {@link Potential.defaultTask} (the model's only
+ * task, or by structure: periodic → 'omat'/'metal'/'oc20'…, molecule → 'omol'/'mol').
  * @throws EquiforceError when no rule applies (the message lists the model's tasks).
  */
 export function chooseTask(potential: Potential, structure: Structure, asked: string | undefined): TaskChoice {
   const tasks = potential.tasks;
   if (asked !== undefined) return { task: asked };
   if (tasks.length <= 1) return { task: tasks[0] };
-  const preference = structure.isPeriodic ? ['omat', 'oc20', 'omc', 'odac'] : ['omol'];
-  const task = preference.find((t) => tasks.includes(t));
+  const task = potential.defaultTask(structure);
   if (!task) throw new EquiforceError('missing-task', `this model has several tasks (${tasks.join(', ')}); choose one with --task`);
   const why = structure.isPeriodic ? 'periodic structure' : 'molecule (no periodic axes)';
   return { task, note: `task: ${task} (chosen for a ${why}; pass --task to change; model tasks: ${tasks.join(', ')})` };

@@ -73,3 +73,12 @@ describe('Calculator', () => {
     expect((await calc.getForces(water)).length).toBe(9);
   });
 });
+
+describe('Potential.defaultTask', () => {
+  it('picks the materials head for periodic structures and the molecular head for molecules', () => {
+    // test-dense-f64 has UMA's heads: oc20, omol, omat, odac, omc
+    expect(potential.defaultTask(copper())).toBe('omat');
+    expect(potential.defaultTask({ pbc: [true, true, false] })).toBe('omat');
+    expect(potential.defaultTask({ pbc: [false, false, false] })).toBe('omol');
+  });
+});
