@@ -118,16 +118,24 @@ export function countRange(d: KernelData, t0: number, t1: number): void {
  * written at `offsets[i]` (the prefix sums of pass 1), with centre column, reverse keys and
  * segment starts. `cand` is scratch for candidate indices, at least as long as the fullest run
  * of bins.
+ *
+ * Append mode (`append` ≥ 0, index order only): no counting pass ran; the blocks are written one
+ * after the other from pair `append` on, `offsets[i]` is set to each block's start, and the
+ * caller guarantees the capacity (e.g. with per-bin upper bounds). Returns the pair index after
+ * the last block written.
  */
-export function writeRange(d: KernelData, t0: number, t1: number, cand: Int32Array): void {
+export function writeRange(d: KernelData, t0: number, t1: number, cand: Int32Array, append = -1): number {
   const { n0, n1, w0, w1, w2, r0, span0, span01, off0, off1, off2, zeroCode, c2, nSt, track, byIndex } = d;
   const { mb1, mb2, mi1, mi2, shiftTab, vecTab, runOff, rDx, rLen, rBin, rImg, start, order, rank, binOf, pos, img, offsets } = d;
   const { cen, nbr, sh, vec, dist, key, cursor, own, nbs } = d;
   const sqrt = Math.sqrt;
+  const appending = append >= 0;
+  let next = append;
   for (let t = t0; t < t1; t++) {
     const i = byIndex ? t : order[t];
     const a = byIndex ? rank[t] : t;
-    let p = offsets[i];
+    let p = appending ? next : offsets[i];
+    if (appending) offsets[i] = p;
     const bin = binOf[i];
     const x = bin % n0;
     const y = Math.floor(bin / n0) % n1;
@@ -232,7 +240,9 @@ export function writeRange(d: KernelData, t0: number, t1: number, cand: Int32Arr
         }
       }
     }
+    next = p;
   }
+  return next;
 }
 
 /** Pass 3: reverse indices of the blocks of sorted centres a0..a1−1 (ranges aligned to bins). */

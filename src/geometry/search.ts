@@ -82,8 +82,6 @@ function estimatePairs(sys: PreparedSystem, grid: BinGrid): number {
   return Math.min(Math.max(1024, Math.ceil(est * 1.1)), 2 ** 31 - 1);
 }
 
-const sqrt = Math.sqrt;
-
 /**
  * Typed arrays of at most 64 bytes live on V8's heap, larger ones off it; code optimised for
  * one kind deoptimises on the other. Small tables are padded so they are always off-heap.
@@ -188,12 +186,6 @@ export function searchPairs(
       'search-too-large',
     );
   }
-  const stX = int32Table(nSt), stY = int32Table(nSt), stZ = int32Table(nSt);
-  for (let o = 0; o < nSt; o++) {
-    stX[o] = (o % w0) - r0;
-    stY[o] = (Math.floor(o / w0) % w1) - r1;
-    stZ[o] = Math.floor(o / (w0 * w1)) - r2;
-  }
 
   // Bin-sorted copies of positions and wrap images, so each bin's atoms are contiguous.
   const pos = scratch.float64('sortedPos', 3 * n);
@@ -278,17 +270,27 @@ export function searchPairs(
   for (let bin = 0; bin < grid.nBins; bin++) maxRun = Math.max(maxRun, start[Math.min(bin + w0, grid.nBins)] - start[bin]);
   const cand = scratch.int32('candidates', maxRun + 1);
 
+  const d: KernelData = {
+    n0, n1, n2, w0, w1, w2, r0, span0, span01, off0, off1, off2, zeroCode, c2, nSt, track: trackSegments, byIndex: !binOrder, rank,
+    mb0, mb1, mb2, mi1, mi2, shiftTab, vecTab, runOff, rDx, rLen, rBin, rImg,
+    start, order, binOf, pos, img, offsets, cen, nbr, sh, vec, dist, rev, key, cursor, own, nbs,
+  };
+  /** Make room for `size` pairs, keeping the first `keep` (all columns, scratch included). */
+  const grow = (size: number, keep: number): void => {
+    cap = size;
+    d.cen = cen = out.int32('centers', cap, keep); d.nbr = nbr = out.int32('neighbors', cap, keep);
+    d.sh = sh = out.int32('shifts', 3 * cap, 3 * keep); d.vec = vec = out.float64('vectors', 3 * cap, 3 * keep);
+    d.dist = dist = out.float64('distances', cap, keep); d.rev = rev = out.int32('reverse', cap, keep);
+    d.key = key = scratch.int32('reverseKey', cap, keep);
+    if (trackSegments) { d.own = own = scratch.int32('ownSegment', cap, keep); d.nbs = nbs = scratch.int32('neighborSorted', cap, keep); }
+  };
+
   // Bin-order traversal (large systems, and every parallel search): a counting pass fixes
   // every centre's block first, so centres can then be visited in bin order, keeping the atoms
   // they read hot in cache, while each block is still written contiguously at its final place.
   // The passes live in kernel.ts, shared with the worker threads.
   const parallel = threads > 1 && scratch.shared && out.shared ? searchPool(threads, waitMs) : null;
   if (binOrder || parallel !== null) {
-    const d: KernelData = {
-      n0, n1, n2, w0, w1, w2, r0, span0, span01, off0, off1, off2, zeroCode, c2, nSt, track: trackSegments, byIndex: !binOrder, rank,
-      mb0, mb1, mb2, mi1, mi2, shiftTab, vecTab, runOff, rDx, rLen, rBin, rImg,
-      start, order, binOf, pos, img, offsets, cen, nbr, sh, vec, dist, rev, key, cursor, own, nbs,
-    };
     let pool = parallel;
     const target = Math.max(512, Math.ceil(n / (8 * threads)));
     const chunks = pool !== null ? binChunks(start, grid.nBins, n, target) : Int32Array.of(0, n);
@@ -304,14 +306,7 @@ export function searchPairs(
       offsets[0] = 0;
       if (!run('count')) { pool = null; continue; }
       for (let i = 0; i < n; i++) offsets[i + 1] += offsets[i];
-      if (offsets[n] > cap) {
-        cap = offsets[n];
-        d.cen = cen = out.int32('centers', cap); d.nbr = nbr = out.int32('neighbors', cap);
-        d.sh = sh = out.int32('shifts', 3 * cap); d.vec = vec = out.float64('vectors', 3 * cap);
-        d.dist = dist = out.float64('distances', cap); d.rev = rev = out.int32('reverse', cap);
-        d.key = key = scratch.int32('reverseKey', cap);
-        if (trackSegments) { d.own = own = scratch.int32('ownSegment', cap); d.nbs = nbs = scratch.int32('neighborSorted', cap); }
-      }
+      if (offsets[n] > cap) grow(offsets[n], 0);
       if (!run('write')) { pool = null; continue; }
       if (!run('reverse')) { pool = null; continue; }
       break;
@@ -319,133 +314,20 @@ export function searchPairs(
     p = offsets[n];
     lastThreads = pool !== null ? pool.size + 1 : 1;
   } else {
+    // Index order, one thread: no counting pass. Blocks are appended in index order (the output
+    // is written sequentially), in runs of centres whose per-bin upper bounds fit the capacity.
     lastThreads = 1;
-    for (let i = 0; i < n; i++) {
-      offsets[i] = p;
-      const a = rank[i];
-      const bin = binOf[i];
-      if (p + bound[bin] > cap) {
-        cap = Math.max(Math.ceil(cap * 1.5), p + bound[bin]);
-        cen = out.int32('centers', cap, p); nbr = out.int32('neighbors', cap, p);
-        sh = out.int32('shifts', 3 * cap, 3 * p); vec = out.float64('vectors', 3 * cap, 3 * p);
-        dist = out.float64('distances', cap, p); rev = out.int32('reverse', cap, p);
-        key = scratch.int32('reverseKey', cap, p);
-        if (trackSegments) { own = scratch.int32('ownSegment', cap, p); nbs = scratch.int32('neighborSorted', cap, p); }
-      }
-      const x = bin % n0;
-      const y = Math.floor(bin / n0) % n1;
-      const z = Math.floor(bin / (n0 * n1));
-      const pax = pos[3 * a], pay = pos[3 * a + 1], paz = pos[3 * a + 2];
-      const kix = img[3 * a], kiy = img[3 * a + 1], kiz = img[3 * a + 2];
-      const segRow = a * nSt; // segment cursors are indexed by bin-sorted atom, for locality
-      const runA = runOff[x], runB = runOff[x + 1];
-      for (let dzi = 0; dzi < w2; dzi++) {
-        const u2 = z + dzi;
-        const t2 = mb2[u2];
-        if (t2 < 0) continue;
-        for (let dyi = 0; dyi < w1; dyi++) {
-          const u1 = y + dyi;
-          const t1 = mb1[u1];
-          if (t1 < 0) continue;
-          const rowBin = n0 * (t1 + n1 * t2);
-          const codeYZ = span0 * (mi1[u1] - off1) + span01 * (mi2[u2] - off2);
-          const oRow = (dzi * w1 + dyi) * w0 + r0; // segment index of dx = 0 in this row
-          for (let r = runA; r < runB; r++) {
-            const binLo = rowBin + rBin[r];
-            const binHi = binLo + rLen[r]; // exclusive
-            const lo = start[binLo];
-            const hi = start[binHi];
-            const code = rImg[r] - off0 + codeYZ;
-            const vx = vecTab[3 * code], vy = vecTab[3 * code + 1], vz = vecTab[3 * code + 2];
-            // S = S' − K_j + K_i; the centre's part is constant over the run.
-            const sx = shiftTab[3 * code] + kix, sy = shiftTab[3 * code + 1] + kiy, sz = shiftTab[3 * code + 2] + kiz;
-            // Segment bookkeeping: o is the segment (bin) of the run the next pair falls in.
-            let o = oRow + rDx[r];
-            let segEnd = start[binLo + 1];
-            cursor[segRow + o] = p;
-            // Part 1: neighbours earlier in bin order (b < a): D = (p_b + v) − p_a. The distance
-            // test is branch-free (collect candidates, advance by the test's 0/1): on random
-            // geometry a branch per candidate mispredicts often enough to double the scan's cost.
-            const e1 = hi < a ? hi : a;
-            let k = 0;
-            for (let b = lo; b < e1; b++) {
-              const dx = pos[3 * b] + vx - pax;
-              const dy = pos[3 * b + 1] + vy - pay;
-              const dz = pos[3 * b + 2] + vz - paz;
-              cand[k] = b;
-              k += +(dx * dx + dy * dy + dz * dz < c2);
-            }
-            for (let c = 0; c < k; c++) {
-              const b = cand[c];
-              while (b >= segEnd) { o++; segEnd = start[binLo + o - oRow - rDx[r] + 1]; cursor[segRow + o] = p; }
-              const dx = pos[3 * b] + vx - pax;
-              const dy = pos[3 * b + 1] + vy - pay;
-              const dz = pos[3 * b + 2] + vz - paz;
-              nbr[p] = order[b];
-              sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
-              vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
-              dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
-              key[p] = b * nSt + (nSt - 1 - o);
-              if (trackSegments) { own[p] = segRow + o; nbs[p] = b; }
-              p++;
-            }
-            // The centre's own image (own bin, non-zero image): D = v exactly.
-            if (a >= lo && a < hi && code !== zeroCode) {
-              const d2 = vx * vx + vy * vy + vz * vz;
-              if (d2 < c2) {
-                while (a >= segEnd) { o++; segEnd = start[binLo + o - oRow - rDx[r] + 1]; cursor[segRow + o] = p; }
-                nbr[p] = i;
-                sh[3 * p] = sx - kix; sh[3 * p + 1] = sy - kiy; sh[3 * p + 2] = sz - kiz;
-                vec[3 * p] = vx; vec[3 * p + 1] = vy; vec[3 * p + 2] = vz;
-                dist[p] = sqrt(d2);
-                key[p] = segRow + (nSt - 1 - o);
-                if (trackSegments) { own[p] = segRow + o; nbs[p] = a; }
-                p++;
-              }
-            }
-            // Part 2: neighbours later in bin order (b > a): D = p_b − (p_a − v).
-            const tx = pax - vx, ty = pay - vy, tz = paz - vz;
-            k = 0;
-            for (let b = lo > a ? lo : a + 1; b < hi; b++) {
-              const dx = pos[3 * b] - tx;
-              const dy = pos[3 * b + 1] - ty;
-              const dz = pos[3 * b + 2] - tz;
-              cand[k] = b;
-              k += +(dx * dx + dy * dy + dz * dz < c2);
-            }
-            for (let c = 0; c < k; c++) {
-              const b = cand[c];
-              while (b >= segEnd) { o++; segEnd = start[binLo + o - oRow - rDx[r] + 1]; cursor[segRow + o] = p; }
-              const dx = pos[3 * b] - tx;
-              const dy = pos[3 * b + 1] - ty;
-              const dz = pos[3 * b + 2] - tz;
-              nbr[p] = order[b];
-              sh[3 * p] = sx - img[3 * b]; sh[3 * p + 1] = sy - img[3 * b + 1]; sh[3 * p + 2] = sz - img[3 * b + 2];
-              vec[3 * p] = dx; vec[3 * p + 1] = dy; vec[3 * p + 2] = dz;
-              dist[p] = sqrt(dx * dx + dy * dy + dz * dz);
-              key[p] = b * nSt + (nSt - 1 - o);
-              if (trackSegments) { own[p] = segRow + o; nbs[p] = b; }
-              p++;
-            }
-            // Segments of the run's remaining bins start (empty) here.
-            const oLast = oRow + rDx[r] + rLen[r] - 1;
-            while (o < oLast) { o++; cursor[segRow + o] = p; }
-          }
-        }
-      }
+    for (let t = 0; t < n;) {
+      let t1 = t, need = p;
+      while (t1 < n && need + bound[binOf[t1]] <= cap) need += bound[binOf[t1++]];
+      if (t1 === t) { grow(Math.max(Math.ceil(cap * 1.5), p + bound[binOf[t]]), p); continue; }
+      p = writeRange(d, t, t1, cand, p);
+      t = t1;
     }
     offsets[n] = p;
-    // Centres, sequentially (cheaper here than one more store per pair in the scan above).
-    for (let i = 0; i < n; i++) {
-      for (let q = offsets[i], e = offsets[i + 1]; q < e; q++) cen[q] = i;
-    }
-    // Pass 2: reverse. Centres ascend, so each segment is consumed in its own (ascending) order.
-    // Blocks are visited in bin order so the cursors touched (indexed by bin-sorted atom) stay
-    // local in memory; within a bin, bin order is ascending index, which is all the order needs.
-    for (let s = 0; s < n; s++) {
-      const i = order[s];
-      for (let q = offsets[i], e = offsets[i + 1]; q < e; q++) rev[q] = cursor[key[q]]++;
-    }
+    // Reverse indices: blocks in bin order, so the cursors touched (indexed by bin-sorted atom)
+    // stay local in memory; within a bin, bin order is ascending index, which is all it needs.
+    reverseRange(d, 0, n);
   }
   offsets[n] = p;
   const list: NeighborList = {
