@@ -21,11 +21,12 @@ Layout choices (for speed and determinism, see docs/model-format.md):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from typing import Optional
 
 import numpy as np
 
+from ..fairchem_config import UMAHyperParams, parse_config
 from .ir import Graph, T, grad
 
 SUPPORTED = {
@@ -37,41 +38,14 @@ SUPPORTED = {
 }
 
 
-@dataclass
-class EsenHyper:
-    """Architecture hyperparameters (fairchem backbone kwargs, with fairchem's defaults)."""
-
-    lmax: int = 2
-    mmax: int = 2
-    sphere_channels: int = 128
-    hidden_channels: int = 128
-    edge_channels: int = 128
-    num_distance_basis: int = 512
-    cutoff: float = 5.0
-    max_neighbors: int = 300
-    num_layers: int = 2
-    max_num_elements: int = 100
-    norm_type: str = "rms_norm_sh"
-    act_type: str = "gate"
-    ff_type: str = "grid"
-    distance_function: str = "gaussian"
-    chg_spin_emb_type: str = "pos_emb"
-    use_dataset_embedding: bool = True
-    dataset_mapping: dict = field(default_factory=dict)
-    num_experts: int = 0
-    use_composition_embedding: bool = False
-    moe_expert_coefficient_norm: str = "softmax"
-    moe_type: str = "so2"
-    layers_moe: Optional[list] = None
-    composition_include_self: bool = False  # UMA-S-1.2's composition mean quirk
+class EsenHyper(UMAHyperParams):
+    """The graph builder's view of a backbone: the port's hyperparameters (`UMAHyperParams`, one
+    definition with fairchem's defaults) that also pass the builder's restrictions (`SUPPORTED`)."""
 
     @staticmethod
     def from_backbone_kwargs(kw: dict, model_id: Optional[str] = None) -> "EsenHyper":
-        """The graph's view of fairchem backbone kwargs, parsed (with fairchem's defaults and the port's
-        validation) by the one parser, `equiforce.fairchem_config.parse_config`, plus the restrictions
-        of the graph builder."""
-        from equiforce.fairchem_config import parse_config
-
+        """Parse fairchem backbone kwargs with the one parser (`equiforce.fairchem_config.parse_config`:
+        fairchem's defaults and the port's validation), then check what the graph builder supports."""
         config = dict(kw)
         if model_id is not None:
             config["model_id"] = model_id
@@ -83,16 +57,9 @@ class EsenHyper:
             raise ValueError("charge/spin balanced channels are not supported")
         if hp.is_mole and hp.moe_single:
             raise ValueError("moe_single is not supported by the graph builder")
-        h = EsenHyper()
-        for f in fields(EsenHyper):
-            setattr(h, f.name, getattr(hp, f.name))
+        h = EsenHyper(**{f.name: getattr(hp, f.name) for f in fields(UMAHyperParams)})
         h.cutoff = float(h.cutoff)
-        h.dataset_mapping = dict(hp.dataset_mapping)
         return h
-
-    @property
-    def task_names(self) -> list:
-        return list(self.dataset_mapping.keys())
 
 
 def edge_coefficients(lmax: int, mmax: int) -> list:
