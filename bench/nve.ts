@@ -3,7 +3,7 @@
  * (cyclohexylamine, a test-split molecule of the shipped model's data) and on 108-atom fcc Cu,
  * reporting the drift of the total energy per atom.
  *
- *   npx tsx bench/nve.ts [modelDir] [--ps 10] [--dt 0.5] [--system molecule|cu|both] [--threads 1]
+ *   npx tsx bench/nve.ts [modelDir] [--ps 10] [--dt 0.5] [--system molecule|cu|both] [--threads 1] [--max-minutes M]
  *
  * Default model: models/equiforce-small/float64 (the issue asks for the float64 model). The run
  * writes bench/results/nve.json and bench/results/nve.md (rows of earlier runs of other systems
@@ -31,12 +31,15 @@ const { values, positionals } = parseArgs({
     system: { type: 'string', default: 'both' },
     threads: { type: 'string', default: '1' },
     every: { type: 'string', default: '10' },
+    'max-minutes': { type: 'string', default: '0' },
   },
 });
 const MODEL = resolve(positionals[0] ?? 'models/equiforce-small/float64');
 const PS = Number(values.ps);
 const DT = Number(values.dt);
 const EVERY = Number(values.every);
+/** Wall-clock limit per system, minutes (0 = none): the run stops there and reports the length it reached. */
+const MAX_MINUTES = Number(values['max-minutes']);
 const OUT = join(import.meta.dirname, 'results');
 
 /** The first of `names` the model has (tasks are named differently by UMA and by our own model). */
@@ -102,7 +105,9 @@ async function runOne(potential: Potential, name: string, structure: Structure, 
     process.stderr.write(`\r${name}: step ${d.steps}/${steps} (${(d.timeFs / 1000).toFixed(2)} ps), ${rate.toFixed(1)} steps/s, ` +
       `ETA ${((steps - d.steps) / rate / 60).toFixed(1)} min, T ${d.temperature.toFixed(0)} K, |ΔE| ${dev.toFixed(3)} meV/atom   `);
   }, 10);
-  await md.run(steps);
+  const stop = new AbortController();
+  if (MAX_MINUTES > 0) md.attach(() => { if (performance.now() - t0 > MAX_MINUTES * 60_000) stop.abort(); }, 1);
+  await md.run(steps, { signal: stop.signal });
   process.stderr.write('\n');
   const seconds = (performance.now() - t0) / 1000;
   const n = structure.length;
@@ -115,11 +120,11 @@ async function runOne(potential: Potential, name: string, structure: Structure, 
   for (let k = 0; k < t.length; k++) { sxy += (t[k] - mt) * (e[k] - me); sxx += (t[k] - mt) ** 2; }
   const slope = sxy / sxx; // eV/fs
   return {
-    system: name, model: MODEL, atoms: n, task, dtFs: DT, durationPs: PS, steps,
+    system: name, model: MODEL, atoms: n, task, dtFs: DT, durationPs: (md.steps * DT) / 1000, steps: md.steps,
     initialTemperatureK: temperatureK, meanTemperatureK: tempSum / t.length,
     maxDeviationMeVPerAtom: (1000 * maxDev) / n,
     endChangeMeVPerAtom: (1000 * (e[e.length - 1] - e0)) / n,
-    fittedDriftMeVPerAtom: (1000 * slope * PS * 1000) / n,
+    fittedDriftMeVPerAtom: (1000 * slope * md.steps * DT) / n,
     secondsPerStep: seconds / steps, date: new Date().toISOString(), load: loadavg(),
   };
 }
