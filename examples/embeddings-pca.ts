@@ -105,7 +105,7 @@ export async function runEmbeddingsPca(options: { outDir?: string; model?: strin
     const structures = MOLECULES.map(([, symbols, positions]) => Structure.fromArrays({ symbols, positions }));
     // The molecular task ('omol' for UMA, 'mol' for equiforce's model) when the model has several heads.
     const task = potential.defaultTask(structures[0]);
-    // One batched ONNX call for all molecules.
+    // All molecules at once (packed into as few ONNX calls as is fastest on this device).
     const results = await potential.computeBatch(structures, { task, forces: false, embeddings: true });
     const channels = potential.metadata.embeddingShape[1];
     const atoms = structures.reduce((a, s) => a + s.length, 0);

@@ -29,7 +29,19 @@ export interface LoadOptions extends RuntimeOptions {
   readonly maxPairsPerCall?: number;
   /** Largest number of atoms one ONNX call may hold (default 500,000). */
   readonly maxAtomsPerCall?: number;
+  /**
+   * How many pairs `computeBatch` packs into one ONNX call (whole structures; a structure larger
+   * than this still goes alone). 'auto' (default): on CPU, as many as keep one call's edge
+   * features ((lmax+1)² · C numbers per pair) within {@link CPU_BATCH_BYTES}; on CUDA, up to
+   * `maxPairsPerCall`. Why: on CPU the graph's edge-sized intermediates stream through cache, and
+   * measured per pair, calls holding one 30-atom molecule were 1.4–1.7× faster than one call
+   * holding 64 of them (bench/results/calculator.md); on a GPU large calls are what pays.
+   */
+  readonly pairsPerBatchCall?: number | 'auto';
 }
+
+/** Edge-feature bytes per batched CPU call under `pairsPerBatchCall: 'auto'` (about one core's L2 cache). */
+export const CPU_BATCH_BYTES = 1 << 20;
 
 /** What to compute; energy is always computed. */
 export interface ComputeOptions {
@@ -118,6 +130,8 @@ export class Potential {
   private readonly buffers: InputBuffers;
   private readonly maxPairs: number;
   private readonly maxAtoms: number;
+  /** Pairs per batched call (see {@link LoadOptions.pairsPerBatchCall}). */
+  private readonly batchPairs: number;
   /** Cumulative time per stage since load or the last {@link Potential.resetTimings}. */
   readonly timings: StageTimings = { neighbors: 0, prepare: 0, onnx: 0, reduce: 0, calls: 0 };
   /** Serialises ONNX calls: the input buffers are shared, so two runs must not overlap. */
@@ -132,6 +146,13 @@ export class Potential {
     this.maxPairs = options.maxPairsPerCall ?? DEFAULT_MAX_PAIRS;
     this.maxAtoms = options.maxAtomsPerCall ?? DEFAULT_MAX_ATOMS;
     if (!(this.maxPairs >= 1) || !(this.maxAtoms >= 1)) throw new ArgumentError('maxPairsPerCall and maxAtomsPerCall must be positive');
+    const perCall = options.pairsPerBatchCall ?? 'auto';
+    if (perCall !== 'auto' && !(Number.isInteger(perCall) && perCall >= 1)) {
+      throw new ArgumentError(`pairsPerBatchCall must be 'auto' or a positive integer, got ${String(perCall)}`, 'invalid-option');
+    }
+    const { lmax, sphereChannels } = metadata.architecture;
+    const bytesPerPair = (lmax + 1) ** 2 * sphereChannels * (metadata.dtype === 'float64' ? 8 : 4);
+    this.batchPairs = Math.min(this.maxPairs, perCall !== 'auto' ? perCall : device === 'cpu' ? Math.max(1, Math.floor(CPU_BATCH_BYTES / bytesPerPair)) : this.maxPairs);
   }
 
   /**
@@ -210,8 +231,9 @@ export class Potential {
   }
 
   /**
-   * Evaluate many structures in as few ONNX calls as the size limits allow; equals calling
-   * {@link Potential.compute} on each (to rounding).
+   * Evaluate many structures, packed into ONNX calls of up to {@link LoadOptions.pairsPerBatchCall}
+   * pairs (on CPU by default about 1 MiB of edge features per call, where that is fastest; on CUDA
+   * as many as `maxPairsPerCall` allows); equals calling {@link Potential.compute} on each (to rounding).
    */
   async computeBatch(structures: readonly Structure[], options: ComputeOptions = {}): Promise<ComputeResult[]> {
     const t0 = performance.now();
@@ -237,7 +259,7 @@ export class Potential {
       let end = start;
       let pairs = 0;
       let atoms = 0;
-      while (end < inputs.length && (end === start || (pairs + inputs[end].list.count <= this.maxPairs && atoms + inputs[end].numbers.length <= this.maxAtoms))) {
+      while (end < inputs.length && (end === start || (pairs + inputs[end].list.count <= this.batchPairs && atoms + inputs[end].numbers.length <= this.maxAtoms))) {
         pairs += inputs[end].list.count;
         atoms += inputs[end].numbers.length;
         end++;

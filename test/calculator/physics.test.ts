@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { Potential } from '../../src/calculator/potential.js';
+import { CPU_BATCH_BYTES, Potential } from '../../src/calculator/potential.js';
 import { RandomStream } from '../../src/dynamics/random.js';
 import { Structure } from '../../src/structure/structure.js';
 import { relErr, REPO } from '../model/fixture-data.js';
@@ -220,15 +220,40 @@ describe('symmetries', () => {
 });
 
 describe('batching', () => {
-  it('computeBatch equals one-at-a-time, with different tasks handled per call', async () => {
-    const systems = [molecule(), crystal(9), molecule().withPositions(molecule().positions.map((x, k) => x + 0.01 * (k % 5))), crystal(10)];
-    const batched = await potential.computeBatch(systems, { task: 'omol', stress: false, atomEnergies: true });
-    for (let k = 0; k < systems.length; k++) {
-      const single = await potential.compute(systems[k], { task: 'omol', stress: false, atomEnergies: true });
-      expect(Math.abs(batched[k].energy - single.energy)).toBeLessThan(1e-12 * Math.abs(single.energy));
-      expect(relErr(batched[k].forces!, single.forces!)).toBeLessThan(1e-12);
-      expect(relErr(batched[k].atomEnergies!, single.atomEnergies!)).toBeLessThan(1e-12);
+  it('computeBatch in one ONNX call equals one-at-a-time', async () => {
+    const one = await Potential.load(join(REPO, 'models', 'test-dense-f64'), { threads: 1, pairsPerBatchCall: 1_000_000 });
+    try {
+      const systems = [molecule(), crystal(9), molecule().withPositions(molecule().positions.map((x, k) => x + 0.01 * (k % 5))), crystal(10)];
+      const batched = await one.computeBatch(systems, { task: 'omol', stress: false, atomEnergies: true });
+      expect(one.timings.calls).toBe(1);
+      for (let k = 0; k < systems.length; k++) {
+        const single = await potential.compute(systems[k], { task: 'omol', stress: false, atomEnergies: true });
+        expect(Math.abs(batched[k].energy - single.energy)).toBeLessThan(1e-12 * Math.abs(single.energy));
+        expect(relErr(batched[k].forces!, single.forces!)).toBeLessThan(1e-12);
+        expect(relErr(batched[k].atomEnergies!, single.atomEnergies!)).toBeLessThan(1e-12);
+      }
+    } finally {
+      await one.dispose();
     }
+  });
+
+  it('on CPU packs about 1 MiB of edge features per call by default', async () => {
+    // test-dense-f64: (lmax+1)² · C · 8 bytes = 9 · 16 · 8 = 1152 bytes per pair → 910 pairs per call
+    const systems = [crystal(14), crystal(15), crystal(16), crystal(17), crystal(18), molecule(), molecule()];
+    const counts = systems.map((s) => potential.buildNeighborList(s).count);
+    let calls = 0;
+    for (let k = 0, pairs = 0; k < counts.length; k++) {
+      if (k === 0 || pairs + counts[k] > Math.floor(CPU_BATCH_BYTES / 1152)) { calls++; pairs = 0; }
+      pairs += counts[k];
+    }
+    potential.resetTimings();
+    const batched = await potential.computeBatch(systems, { task: 'omol', stress: false });
+    expect(potential.timings.calls).toBe(calls);
+    expect(calls).toBeGreaterThan(1);
+    expect(calls).toBeLessThan(systems.length);
+    const single = await potential.compute(systems[5], { task: 'omol', stress: false });
+    expect(relErr(batched[5].forces!, single.forces!)).toBeLessThan(1e-12);
+    await expect(Potential.load(join(REPO, 'models', 'test-dense-f64'), { pairsPerBatchCall: 0 })).rejects.toThrow(/pairsPerBatchCall/);
   });
 
   it('splits batches above the pair limit and still equals one-at-a-time', async () => {
