@@ -1,0 +1,96 @@
+"""Where a trained model's errors are: test-split metrics of a checkpoint broken down by frame kind and,
+for ``mol``, by electronic state (neutral closed-shell, ions, open-shell).
+
+    python -m equiforce.training.breakdown --run ../data/runs/equiforce-small [--split test] [--out FILE.md]
+
+Uses the checkpoint's EMA weights (what ``--export`` ships), on the same graphs as the trainer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import defaultdict
+
+import numpy as np
+import torch
+
+from ..data import splits as splits_mod
+from ..data.graph import build_graphs, collate
+from ..data.store import FrameSet
+from .core import TaskStats, predict_batch
+
+TASKS = ["mol", "metal"]
+
+
+def state_of(charge: int, spin: int) -> str:
+    """Electronic-state class of a `mol` frame (spin is the multiplicity 2S+1)."""
+    if spin > 1:
+        return "open-shell" + (" ion" if charge else "")
+    return "ion (closed-shell)" if charge else "neutral closed-shell"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--run", required=True, help="run folder with checkpoint.pt")
+    ap.add_argument("--data", default="../data")
+    ap.add_argument("--split", default="test", choices=["val", "test"])
+    ap.add_argument("--out", help="also write the markdown table here")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    from ..train import build_model
+
+    ck = torch.load(os.path.join(args.run, "checkpoint.pt"))
+    model = build_model(ck["kwargs"], 0)
+    model.load_state_dict(ck["ema"] if ck.get("ema") is not None else ck["model"])
+    model.backbone.refresh_couplings()
+    model.eval()
+    stats = {int(t): TaskStats.from_dict(d) for t, d in ck["stats"].items()}
+    split = splits_mod.load(os.path.join(args.data, "splits.json"))
+    rows = defaultdict(lambda: {"frames": 0, "atoms": 0, "e": 0.0, "f": 0.0, "f0": 0.0, "comps": 0})
+    for t, name in enumerate(TASKS):
+        fs = FrameSet.load(os.path.join(args.data, f"{name}.npz"))
+        idx = splits_mod.frame_indices(fs.group_names(), split[name])[args.split]
+        graphs = build_graphs(fs, ck["kwargs"]["cutoff"], t, idx)
+        for k in range(0, len(graphs), 32):
+            part = graphs[k:k + 32]
+            batch = collate(part)
+            pred = predict_batch(model, batch, stats)
+            f_pred = pred["forces"].detach().double().numpy()
+            e_pred = pred["energy"].detach().numpy()
+            start = 0
+            for b, (g, i) in enumerate(zip(part, idx[k:k + 32])):
+                n = len(g.numbers)
+                fr = fs.frame(i)
+                keys = [f"{name} · all", f"{name} · kind {fr.kind}"]
+                if name == "mol":
+                    keys.append(f"mol · {state_of(fr.charge, fr.spin)}")
+                df = np.abs(f_pred[start:start + n] - g.forces)
+                for key in keys:
+                    r = rows[key]
+                    r["frames"] += 1
+                    r["atoms"] += n
+                    r["e"] += abs(e_pred[b] - g.energy) / n
+                    r["f"] += df.sum()
+                    r["f0"] += np.abs(g.forces).sum()
+                    r["comps"] += 3 * n
+                start += n
+            print(f"\r{name}: {min(k + 32, len(graphs))}/{len(graphs)}", end="", file=sys.stderr, flush=True)
+        print(file=sys.stderr)
+    lines = [f"| {args.split} subset | frames | atoms | energy MAE (meV/atom) | force MAE (meV/Å) | zero-force baseline (meV/Å) |",
+             "|---|---|---|---|---|---|"]
+    for key in sorted(rows, key=lambda s: (s.split(" · ")[0] != "mol", " · all" not in s, s)):
+        r = rows[key]
+        lines.append(f"| {key} | {r['frames']} | {r['atoms']} | {1000 * r['e'] / r['frames']:.1f} | "
+                     f"{1000 * r['f'] / r['comps']:.1f} | {1000 * r['f0'] / r['comps']:.1f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
