@@ -121,8 +121,22 @@ def metrics_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def export(model, kwargs: dict, stats: dict, out_dir: str, name: str, note: str = "") -> None:
-    """model.onnx + model.json (float32) in ``out_dir`` and the float64 export in ``out_dir/float64``."""
+def trained_ranges(graphs: list) -> dict:
+    """The total charges and spin multiplicities the ``mol`` training frames cover (model.json
+    ``charge_range`` / ``spin_range``): the calculator then refuses states the model never saw (e.g. a
+    dianion when training had charges -1..+1) instead of returning a silently wrong energy."""
+    mol = [g for g in graphs if TASKS[g.task] == "mol"]
+    if not mol:
+        return {}
+    charges = [int(g.charge) for g in mol]
+    spins = [int(g.spin) for g in mol]
+    return {"charge_range": [min(charges), max(charges)], "spin_range": [max(1, min(spins)), max(spins)]}
+
+
+def export(model, kwargs: dict, stats: dict, out_dir: str, name: str, note: str = "",
+           ranges: Optional[dict] = None) -> None:
+    """model.onnx + model.json (float32) in ``out_dir`` and the float64 export in ``out_dir/float64``;
+    ``ranges`` (from :func:`trained_ranges`) overrides the converter's charge/spin ranges."""
     from .checkpoint import normalize_state_dict
     from .convert import convert
     from .model.jd import generate_jd
@@ -137,6 +151,7 @@ def export(model, kwargs: dict, stats: dict, out_dir: str, name: str, note: str 
         meta = convert(sd, kwargs, d, dtype=dtype, normalizers=normalizers, references=references,
                        source=f"equiforce.train ({note})" if note else "equiforce.train", name=name)
         meta["supported_elements"] = elements  # only what the training data covers
+        meta.update(ranges or {})
         with open(os.path.join(d, "model.json"), "w") as f:
             json.dump(meta, f, indent=1)
             f.write("\n")
@@ -374,7 +389,8 @@ def train(args) -> dict:
     print(metrics_table(results), flush=True)
     if args.export:
         name = args.name or os.path.basename(os.path.normpath(args.export))
-        export(final, kwargs, stats, args.export, name, note=f"{step} steps, {summary['minutes']:.0f} min")
+        export(final, kwargs, stats, args.export, name, note=f"{step} steps, {summary['minutes']:.0f} min",
+               ranges=trained_ranges(data["train"]))
         with open(os.path.join(args.run, "check_frames.json"), "w") as f:
             json.dump(check_frames(final, data["test"], stats), f)
         with open(os.path.join(args.export, "MODEL_CARD.md"), "w") as f:

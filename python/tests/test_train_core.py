@@ -214,3 +214,13 @@ def test_task_balanced_loss_weighs_tasks_equally():
     # the plain loss weighs by atoms (forces) and systems (energy): 7 molecule atoms vs 4 metal atoms
     n0, n1 = sum(len(g.numbers) for g in graphs[:2]), len(graphs[2].numbers)
     assert plain["forces"] == pytest.approx((n0 * per_task[0]["forces"] + n1 * per_task[1]["forces"]) / (n0 + n1), rel=1e-5)
+
+
+def test_trained_ranges_cover_the_mol_training_frames_only():
+    from equiforce.train import trained_ranges
+
+    graphs = _emt_graphs()  # two neutral singlet molecules (task 0) and one metal cell (task 1)
+    graphs[0].charge, graphs[0].spin = -1, 2
+    graphs[2].charge = 5  # the metal task's charge must not widen the range
+    assert trained_ranges(graphs) == {"charge_range": [-1, 0], "spin_range": [1, 2]}
+    assert trained_ranges([g for g in graphs if g.task == 1]) == {}

@@ -65,7 +65,7 @@ def main(argv=None) -> int:
                 fr = fs.frame(i)
                 keys = [f"{name} · all", f"{name} · kind {fr.kind}"]
                 if name == "mol":
-                    keys.append(f"mol · {state_of(fr.charge, fr.spin)}")
+                    keys += [f"mol · {state_of(fr.charge, fr.spin)}", f"mol · charge {fr.charge:+d}"]
                 df = np.abs(f_pred[start:start + n] - g.forces)
                 for key in keys:
                     r = rows[key]
