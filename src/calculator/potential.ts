@@ -17,7 +17,8 @@ import { Calculator, type CalculatorOptions } from './calculator.js';
 import { InputBuffers, type BatchLayout, type SystemInput } from './inputs.js';
 import { type ModelMetadata, type ModelTask, parseModelMetadata } from './metadata.js';
 import { forcesFromEdgeGradient, stressFromEdgeGradient } from './reduce.js';
-import { createModelSession, type Device, type RuntimeOptions } from './runtime.js';
+import { cpuSessionOptions, createModelSession, type Device, type RuntimeOptions } from './runtime.js';
+import { SessionPool } from './session-pool.js';
 
 /** Options of {@link Potential.load}. */
 export interface LoadOptions extends RuntimeOptions {
@@ -38,6 +39,13 @@ export interface LoadOptions extends RuntimeOptions {
    * holding 64 of them (bench/results/calculator.md); on a GPU large calls are what pays.
    */
   readonly pairsPerBatchCall?: number | 'auto';
+  /**
+   * CPU only: worker threads, each with its own ONNX Runtime session (`threads` intra-op threads
+   * each, default 1), that run the calls of one `computeBatch` side by side (default 1: no workers,
+   * every call on the main session). Single-structure calls (`compute`, MD) always use the main
+   * session. Worth it for batches of many structures on a machine with idle cores.
+   */
+  readonly workers?: number;
 }
 
 /** Edge-feature bytes per batched CPU call under `pairsPerBatchCall: 'auto'` (about one core's L2 cache). */
@@ -132,12 +140,15 @@ export class Potential {
   private readonly maxAtoms: number;
   /** Pairs per batched call (see {@link LoadOptions.pairsPerBatchCall}). */
   private readonly batchPairs: number;
+  /** Worker sessions for batches (see {@link LoadOptions.workers}), or null. */
+  private pool: SessionPool | null;
   /** Cumulative time per stage since load or the last {@link Potential.resetTimings}. */
   readonly timings: StageTimings = { neighbors: 0, prepare: 0, onnx: 0, reduce: 0, calls: 0 };
   /** Serialises ONNX calls: the input buffers are shared, so two runs must not overlap. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(path: string, metadata: ModelMetadata, session: ort.InferenceSession, device: Device, options: LoadOptions) {
+  private constructor(path: string, metadata: ModelMetadata, session: ort.InferenceSession, device: Device, options: LoadOptions, pool: SessionPool | null) {
+    this.pool = pool;
     this.path = path;
     this.metadata = metadata;
     this.session = session;
@@ -192,7 +203,13 @@ export class Potential {
       throw new ModelError(`${onnxPath}: missing`, 'model-not-found');
     }
     const { session, device } = await createModelSession(onnxPath, options);
-    return new Potential(dir, metadata, session, device, options);
+    const workers = options.workers ?? 1;
+    if (!(Number.isInteger(workers) && workers >= 1)) {
+      await session.release();
+      throw new ArgumentError(`workers must be a positive integer, got ${String(workers)}`, 'invalid-option');
+    }
+    const pool = workers > 1 && device === 'cpu' ? new SessionPool(onnxPath, cpuSessionOptions(options.threads ?? 1), workers) : null;
+    return new Potential(dir, metadata, session, device, options, pool);
   }
 
   /** Model cutoff radius, Å. */
@@ -252,10 +269,9 @@ export class Potential {
     const task = this.resolveTask(options.task);
     const inputs = systems.map(({ structure, list }, k) => this.systemInput(structure, list, task, systems.length > 1 ? k : -1));
     this.timings.prepare += performance.now() - t0;
-    const results: ComputeResult[] = [];
-    let start = 0;
-    while (start < inputs.length) {
-      // Greedy split under the pair/atom limits (each structure alone already fits: checked above).
+    // Greedy split under the pair/atom limits (each structure alone already fits: checked above).
+    const bounds: [number, number][] = [];
+    for (let start = 0; start < inputs.length;) {
       let end = start;
       let pairs = 0;
       let atoms = 0;
@@ -264,9 +280,28 @@ export class Potential {
         atoms += inputs[end].numbers.length;
         end++;
       }
-      const chunk = await this.run(inputs.slice(start, end), systems.slice(start, end).map((s) => s.structure), task, options);
-      results.push(...chunk);
+      bounds.push([start, end]);
       start = end;
+    }
+    const structures = systems.map((s) => s.structure);
+    const results: ComputeResult[] = new Array(inputs.length);
+    const pool = this.pool;
+    if (pool !== null && !pool.broken && bounds.length > 1) {
+      // Calls side by side on the workers, one input-buffer set per call in flight.
+      let next = 0;
+      await Promise.all(Array.from({ length: Math.min(pool.size, bounds.length) }, async () => {
+        const buffers = new InputBuffers(this.metadata.dtype);
+        while (next < bounds.length) {
+          const [a, b] = bounds[next++];
+          const chunk = await this.runOn(pool, buffers, inputs.slice(a, b), structures.slice(a, b), task, options);
+          for (let k = a; k < b; k++) results[k] = chunk[k - a];
+        }
+      }));
+      return results;
+    }
+    for (const [a, b] of bounds) {
+      const chunk = await this.run(inputs.slice(a, b), structures.slice(a, b), task, options);
+      for (let k = a; k < b; k++) results[k] = chunk[k - a];
     }
     return results;
   }
@@ -288,6 +323,9 @@ export class Potential {
   async dispose(): Promise<void> {
     const s = this.session;
     this.session = null;
+    const pool = this.pool;
+    this.pool = null;
+    if (pool) await pool.close();
     if (s) await s.release();
   }
 
@@ -381,6 +419,25 @@ export class Potential {
     this.timings.prepare += t1 - t0;
     this.timings.onnx += t2 - t1;
     this.timings.reduce += t3 - t2;
+    this.timings.calls++;
+    return results;
+  }
+
+  /** One call on a worker session of `pool`, packed into the caller's own `buffers`. */
+  private async runOn(pool: SessionPool, buffers: InputBuffers, inputs: SystemInput[], structures: Structure[], task: ModelTask, options: ComputeOptions): Promise<ComputeResult[]> {
+    this.ensureOpen();
+    const t0 = performance.now();
+    const { feeds, layout } = buffers.pack(inputs);
+    const wantEmb = options.embeddings ?? false;
+    const fetches = ['energy', 'edge_grad', ...(options.atomEnergies ? ['atom_energy'] : []), ...(wantEmb ? ['node_embedding'] : [])];
+    const t1 = performance.now();
+    const out = await pool.run(feeds, fetches);
+    const t2 = performance.now();
+    const f = (name: string): Float64Array | Float32Array | undefined => out[name]?.data as Float64Array | Float32Array | undefined;
+    const results = inputs.map((input, b) => this.assemble(b, input, structures[b], layout, task, options, f('energy')!, f('edge_grad')!, f('atom_energy'), f('node_embedding')));
+    this.timings.prepare += t1 - t0;
+    this.timings.onnx += t2 - t1; // wall time of this call; calls overlap, so the sum exceeds the elapsed time
+    this.timings.reduce += performance.now() - t2;
     this.timings.calls++;
     return results;
   }

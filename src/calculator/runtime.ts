@@ -60,6 +60,17 @@ export interface ModelSession {
   readonly device: Device;
 }
 
+/** The CPU session options equiforce uses (also for the worker sessions of a SessionPool). */
+export function cpuSessionOptions(threads: number | undefined): ort.InferenceSession.SessionOptions {
+  return {
+    graphOptimizationLevel: 'all',
+    // ORT's CPU arena keeps the high-water mark of every shape it has seen; MD and batching feed
+    // ever-changing shapes, so with the arena RSS grows call after call. Plain malloc returns it.
+    enableCpuMemArena: false,
+    ...(threads !== undefined ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+  };
+}
+
 /**
  * Create an ONNX Runtime session for `onnxPath` and check that the graph follows the contract.
  *
@@ -75,13 +86,7 @@ export async function createModelSession(onnxPath: string, options: RuntimeOptio
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
     throw new ModelError(`threads must be a positive integer, got ${threads}`, 'invalid-option');
   }
-  const base: ort.InferenceSession.SessionOptions = {
-    graphOptimizationLevel: 'all',
-    // ORT's CPU arena keeps the high-water mark of every shape it has seen; MD and batching feed
-    // ever-changing shapes, so with the arena RSS grows call after call. Plain malloc returns it.
-    enableCpuMemArena: false,
-    ...(threads !== undefined ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
-  };
+  const base = cpuSessionOptions(threads);
 
   let session: ort.InferenceSession;
   let actual: Device = device;

@@ -14,28 +14,12 @@
  * @module
  */
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { workerSpec } from '../util/worker-spec.js';
 import { CTL_DONE, CTL_ERROR, CTL_LENGTH, CTL_NEXT, CTL_READY, runChunks, type KernelData, type KernelPass } from './kernel.js';
 
 /** Longest a search waits for a worker to finish one pass before giving up on the pool, ms. */
 const PASS_TIMEOUT_MS = 120_000;
-
-/**
- * How to start a worker: the compiled worker script next to this module, or, when this module
- * runs from TypeScript sources (tsx, test runners), a bootstrap that registers tsx in the
- * worker first (a worker does not inherit the parent's loader hooks).
- */
-function workerSpec(): { script: string | URL; eval: boolean } {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return { script: new URL('./search-worker.js', here), eval: false };
-  const tsxDir = dirname(createRequire(fileURLToPath(here)).resolve('tsx/package.json'));
-  const api = pathToFileURL(join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
-  const entry = new URL('./search-worker.ts', here).href;
-  return { script: `import(${JSON.stringify(api)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`, eval: true };
-}
 
 class SearchPool {
   readonly size: number;
@@ -47,7 +31,7 @@ class SearchPool {
 
   constructor(size: number) {
     this.size = size;
-    const spec = workerSpec();
+    const spec = workerSpec(import.meta.url, 'search-worker');
     for (let k = 0; k < size; k++) {
       const w = new Worker(spec.script, { eval: spec.eval, workerData: { ctl: this.ctl }, execArgv: spec.eval ? [] : undefined });
       w.unref();

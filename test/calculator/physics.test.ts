@@ -237,6 +237,25 @@ describe('batching', () => {
     }
   });
 
+  it('worker sessions run the calls of a batch side by side with identical results', async () => {
+    const pooled = await Potential.load(join(REPO, 'models', 'test-dense-f64'), { threads: 1, workers: 2, pairsPerBatchCall: 300 });
+    try {
+      const systems = [crystal(21), molecule(), crystal(22), crystal(23), molecule().withPositions(molecule().positions.map((x, k) => x - 0.01 * (k % 3)))];
+      const batched = await pooled.computeBatch(systems, { task: 'omol', stress: false, atomEnergies: true, embeddings: 'equivariant' });
+      expect(pooled.timings.calls).toBeGreaterThan(2);
+      for (let k = 0; k < systems.length; k++) {
+        const single = await potential.compute(systems[k], { task: 'omol', stress: false, atomEnergies: true, embeddings: 'equivariant' });
+        expect(batched[k].energy).toBe(single.energy);
+        expect(relErr(batched[k].forces!, single.forces!)).toBe(0);
+        expect(relErr(batched[k].atomEnergies!, single.atomEnergies!)).toBe(0);
+        expect(relErr(batched[k].embeddings!.equivariant.data as Float64Array, single.embeddings!.equivariant.data as Float64Array)).toBe(0);
+      }
+    } finally {
+      await pooled.dispose();
+    }
+    await expect(Potential.load(join(REPO, 'models', 'test-dense-f64'), { workers: 0 })).rejects.toThrow(/workers must be a positive integer/);
+  });
+
   it('on CPU packs about 1 MiB of edge features per call by default', async () => {
     // test-dense-f64: (lmax+1)² · C · 8 bytes = 9 · 16 · 8 = 1152 bytes per pair → 910 pairs per call
     const systems = [crystal(14), crystal(15), crystal(16), crystal(17), crystal(18), molecule(), molecule()];
