@@ -248,7 +248,7 @@ describe('batching', () => {
         expect(batched[k].energy).toBe(single.energy);
         expect(relErr(batched[k].forces!, single.forces!)).toBe(0);
         expect(relErr(batched[k].atomEnergies!, single.atomEnergies!)).toBe(0);
-        expect(relErr(batched[k].embeddings!.equivariant.data as Float64Array, single.embeddings!.equivariant.data as Float64Array)).toBe(0);
+        expect(relErr(batched[k].embeddings!.equivariant!.data as Float64Array, single.embeddings!.equivariant!.data as Float64Array)).toBe(0);
       }
     } finally {
       await pooled.dispose();
