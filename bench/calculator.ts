@@ -9,7 +9,7 @@
  *
  * Writes bench/results/calculator.json and bench/results/calculator.md.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -181,10 +181,13 @@ async function main(): Promise<void> {
     ['cu-1000', copper([10, 5, 5]), 'omat'],
     ['cu-2048', copper([8, 8, 8]), 'omat'],
   ];
-  const rows: Row[] = [];
+  // EQUIFORCE_BENCH_ONLY=batching reruns only the batching table and keeps the MD rows of the last full run.
+  const onlyBatching = process.env.EQUIFORCE_BENCH_ONLY === 'batching';
+  const previous = join(OUT, 'calculator.json');
+  const rows: Row[] = onlyBatching && existsSync(previous) ? (JSON.parse(readFileSync(previous, 'utf8')) as { md: Row[] }).md : [];
   const batches: Record<string, number | string>[] = [];
   for (const m of models) {
-    for (const [name, s, task] of systems) if (s.length <= MAX_ATOMS) rows.push(await mdSteps(m, name, s, task));
+    if (!onlyBatching) for (const [name, s, task] of systems) if (s.length <= MAX_ATOMS) rows.push(await mdSteps(m, name, s, task));
     batches.push(await batching(m));
   }
   const env = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, threads: THREADS, ort: ort.env.versions };
@@ -195,6 +198,7 @@ async function main(): Promise<void> {
     `# Calculator benchmark`,
     ``,
     `${env.date}, Node ${env.node}, ${env.cpus} × ${env.cpu}, ONNX Runtime ${ort.env.versions.common}, ${THREADS} intra-op threads. Command: \`npx tsx bench/calculator.ts\`.`,
+    ...(onlyBatching ? [``, `Only the batching table was rerun at this date (\`EQUIFORCE_BENCH_ONLY=batching\`, models: ${models.join(', ')}); the MD rows are those of the previous full run.`] : []),
     ``,
     `MD-like steps through \`potential.calculator()\` (Verlet skin 1 Å, every atom moved 0.005 Å per step); time per step split into stages (mean), next to the bare ONNX run on identical inputs (median).`,
     ``,
