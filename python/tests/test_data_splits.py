@@ -44,3 +44,16 @@ def test_generated_splits_separate_molecules_and_compositions():
         assert not (seen["train"] & seen["test"]) and not (seen["train"] & seen["val"])
         assert len(idx["test"]) > 0 and len(idx["val"]) > 0
         assert split["sizes"][task]["train"]["frames"] == len(idx["train"])
+
+
+def test_states_into_train_moves_the_first_group_of_each_missing_state():
+    from equiforce.data.splits import states_into_train
+
+    split = {"train": ["a", "b"], "val": ["c", "e"], "test": ["d", "f"]}
+    states = {"a": {(0, 1)}, "b": {(1, 1), (0, 2)}, "c": {(-2, 1)}, "d": {(2, 1), (0, 1)}, "e": {(2, 1)},
+              "f": {(0, 1)}}
+    out = states_into_train(split, states)
+    assert out == {"train": ["a", "b", "c", "d"], "val": ["e"], "test": ["f"]}
+    trained = set().union(*(states[g] for g in out["train"]))
+    assert trained == set().union(*states.values())
+    assert states_into_train(out, states) == out  # nothing missing: unchanged

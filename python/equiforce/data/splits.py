@@ -31,6 +31,26 @@ def split_groups(groups: Iterable[str], fractions: Sequence[float] = (0.8, 0.1, 
     return {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
 
 
+def states_into_train(split: dict, group_states: dict) -> dict:
+    """Move groups from validation/test into training until every state (e.g. a molecule's
+    (charge, multiplicity)) that occurs in the data occurs in training: a state the model never
+    saw cannot be learnt, like an unseen element. ``group_states`` maps group -> set of states.
+    For each missing state the first group (by name) holding it moves, from test before val."""
+    out = {k: list(v) for k, v in split.items()}
+    seen = set().union(*(group_states.get(g, set()) for g in out["train"])) if out["train"] else set()
+    for state in sorted(set().union(*group_states.values()) - seen if group_states else set()):
+        if state in seen:
+            continue
+        for name in ("test", "val"):
+            hits = sorted(g for g in out[name] if state in group_states.get(g, set()))
+            if hits:
+                out[name].remove(hits[0])
+                out["train"].append(hits[0])
+                seen |= group_states[hits[0]]
+                break
+    return {k: sorted(v) for k, v in out.items()}
+
+
 def frame_indices(frame_groups: Sequence[str], split: dict) -> dict:
     """{split name: frame indices} for the frames' group names."""
     where = {g: name for name in SPLITS for g in split[name]}
@@ -54,9 +74,13 @@ def load(path: str) -> dict:
         return json.load(f)
 
 
-def make_splits(data_dir: str, seed: int = 0, fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> dict:
+def make_splits(data_dir: str, seed: int = 0, fractions: Sequence[float] = (0.8, 0.1, 0.1),
+                states_in_train: bool = False) -> dict:
     """Splits for ``mol.npz`` (by canonical SMILES) and ``metal.npz`` (by nominal composition; the pure
-    elements always train), with frame/atom counts per split under ``sizes``."""
+    elements always train), with frame/atom counts per split under ``sizes``. ``states_in_train``
+    also puts every (charge, multiplicity) of the ``mol`` data into training (:func:`states_into_train`;
+    off by default so that the committed data/splits.json, made without it, is reproduced: there the
+    only doubly charged species landed in the test split)."""
     import os
 
     from .store import FrameSet
@@ -66,6 +90,13 @@ def make_splits(data_dir: str, seed: int = 0, fractions: Sequence[float] = (0.8,
         fs = FrameSet.load(os.path.join(data_dir, f"{task}.npz"))
         names = fs.group_names()
         split = split_groups(names, fractions, seed, force_train=forced)
+        if states_in_train and task == "mol":
+            states: dict = {}
+            for g, c, m in zip(names, fs.a["charge"], fs.a["spin"]):
+                states.setdefault(str(g), set()).add((int(c), int(m)))
+            split = states_into_train(split, states)
+        if states_in_train:
+            out["states_in_train"] = True
         idx = frame_indices(names, split)
         out[task] = split
         out["sizes"][task] = {s: {"groups": len(split[s]), "frames": int(len(idx[s])),
@@ -79,10 +110,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Write data/splits.json (by molecule / composition).")
     ap.add_argument("--data", default="../data")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--states-in-train", action="store_true",
+                    help="every (charge, multiplicity) of the mol data gets a group in training")
     args = ap.parse_args(argv)
     import os
 
-    s = make_splits(args.data, args.seed)
+    s = make_splits(args.data, args.seed, states_in_train=args.states_in_train)
     save(os.path.join(args.data, "splits.json"), s)
     print(json.dumps(s["sizes"], indent=1))
     return 0
