@@ -48,6 +48,9 @@ def main(argv=None) -> int:
     model.eval()
     stats = {int(t): TaskStats.from_dict(d) for t, d in ck["stats"].items()}
     split = splits_mod.load(os.path.join(args.data, "splits.json"))
+    mol_all = FrameSet.load(os.path.join(args.data, "mol.npz"))
+    train_idx = splits_mod.frame_indices(mol_all.group_names(), split["mol"])["train"]
+    trained_charges = {int(c) for c in mol_all.a["charge"][train_idx]}
     rows = defaultdict(lambda: {"frames": 0, "atoms": 0, "e": 0.0, "f": 0.0, "f0": 0.0, "comps": 0})
     for t, name in enumerate(TASKS):
         fs = FrameSet.load(os.path.join(args.data, f"{name}.npz"))
@@ -66,6 +69,8 @@ def main(argv=None) -> int:
                 keys = [f"{name} · all", f"{name} · kind {fr.kind}"]
                 if name == "mol":
                     keys += [f"mol · {state_of(fr.charge, fr.spin)}", f"mol · charge {fr.charge:+d}"]
+                    if fr.charge in trained_charges:
+                        keys.append("mol · charges seen in training")
                 df = np.abs(f_pred[start:start + n] - g.forces)
                 for key in keys:
                     r = rows[key]
