@@ -6,8 +6,7 @@
  *
  * Each atom's invariant (l = 0) embedding is a C-dimensional vector describing the atom in its
  * environment; with a trained model, atoms of the same element in similar bonding situations
- * cluster together. Uses the shipped model when it exists, the random-weight test model until
- * then (see shared.ts).
+ * cluster together. Uses the shipped model, or $EQUIFORCE_MODEL (see shared.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -5,7 +5,7 @@
  *
  * Steps: load a model, build the molecule, draw Maxwell–Boltzmann velocities, run Langevin
  * dynamics with a trajectory writer and a log attached, then plot energy and temperature.
- * Uses the shipped model when it exists, the random-weight test model until then (see shared.ts).
+ * Uses the shipped model, or $EQUIFORCE_MODEL (see shared.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -6,7 +6,7 @@
  * The slab is periodic along all three axes with 12 Å of vacuum along c (stress needs a full
  * cell). The cell-filter mask relaxes only the in-plane strains (xx, yy, xy), so the vacuum gap
  * is kept while the surface lattice and the atomic layers relax.
- * Uses the shipped model when it exists, the random-weight test model until then (see shared.ts).
+ * Uses the shipped model, or $EQUIFORCE_MODEL (see shared.ts).
  */
 import { join } from 'node:path';
 import { FIRE, FrechetCellFilter, Potential, Structure, potentialProvider, writeExtxyz } from '../src/index.js';

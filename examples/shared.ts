@@ -6,14 +6,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DEFAULT_MODEL_DIR } from '../src/index.js';
 
 /**
- * The model the examples use: $EQUIFORCE_MODEL if set, else the shipped model once it exists
- * (models/equiforce-small), else the small random-weight test model. With the test model the
- * numbers are not physical (its weights are random); the workflow is the same.
+ * The model the examples use: $EQUIFORCE_MODEL if set, else the shipped model
+ * (models/equiforce-small, the command line's default too).
+ * @throws Error naming the folder when the shipped model is missing (a partial checkout).
  */
 export function exampleModel(): string {
   if (process.env.EQUIFORCE_MODEL) return process.env.EQUIFORCE_MODEL;
-  if (existsSync(DEFAULT_MODEL_DIR)) return DEFAULT_MODEL_DIR;
-  return fileURLToPath(new URL('../models/test-dense-f32', import.meta.url));
+  if (!existsSync(DEFAULT_MODEL_DIR)) throw new Error(`the shipped model ${DEFAULT_MODEL_DIR} is missing; set EQUIFORCE_MODEL to a model folder`);
+  return DEFAULT_MODEL_DIR;
 }
 
 /** examples/output (created on demand; its content is git-ignored). */

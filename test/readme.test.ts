@@ -34,7 +34,7 @@ describe('README', () => {
     vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
     await import(pathToFileURL(file).href);
     expect(lines[0]).toMatch(/^E = -?\d+\.\d{6} eV, F\(O\) = -?\d\.\d{4},-?\d\.\d{4},-?\d\.\d{4} eV\/Å$/);
-    expect(lines[1]).toMatch(/^embedding of O: 3,16 \(atoms × channels\)$/);
+    expect(lines[1]).toMatch(/^embedding of O: 3,32 \(atoms × channels\)$/);
     expect(lines[2]).toMatch(/stress = (-?[\d.e-]+,){5}-?[\d.e-]+ eV\/Å³$/);
     const [e1, e2] = lines[3].split(',').map(Number);
     expect(e1).toBe(e2);
