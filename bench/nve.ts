@@ -125,7 +125,7 @@ async function runOne(potential: Potential, name: string, structure: Structure, 
     maxDeviationMeVPerAtom: (1000 * maxDev) / n,
     endChangeMeVPerAtom: (1000 * (e[e.length - 1] - e0)) / n,
     fittedDriftMeVPerAtom: (1000 * slope * md.steps * DT) / n,
-    secondsPerStep: seconds / steps, date: new Date().toISOString(), load: loadavg(),
+    secondsPerStep: seconds / md.steps, date: new Date().toISOString(), load: loadavg(),
   };
 }
 
