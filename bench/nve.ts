@@ -22,6 +22,7 @@ import { VelocityVerlet, maxwellBoltzmannVelocities, potentialProvider } from '.
 import { readStructure } from '../src/io/index.js';
 import { Structure } from '../src/structure/structure.js';
 import { markdownTable, writeJson, writeText } from './lib/report.js';
+import { fccCu } from './lib/systems.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -42,26 +43,13 @@ const EVERY = Number(values.every);
 const MAX_MINUTES = Number(values['max-minutes']);
 const OUT = join(import.meta.dirname, 'results');
 
-/** The first of `names` the model has (tasks are named differently by UMA and by our own model). */
-function pickTask(potential: Potential, names: readonly string[]): string {
-  const have = potential.tasks;
-  const hit = names.find((n) => have.includes(n));
-  if (hit === undefined) throw new Error(`model has none of the tasks ${names.join(', ')} (it has ${have.join(', ')})`);
-  return hit;
-}
-
 /** 3×3×3 conventional cells of fcc Cu (a = 3.59 Å, EMT's lattice constant), rattled by ±0.05 Å with a fixed seed. */
 function copper108(): Structure {
-  const a = 3.59;
-  const pos: number[] = [];
+  const { positions, cell, pbc } = fccCu(3, 3.59);
+  // The generator of bench/results/nve.md's run (a small LCG), kept so that run reproduces.
   let s = 12345;
   const uniform = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) {
-    for (const b of [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]) {
-      pos.push((i + b[0]) * a + 0.1 * (uniform() - 0.5), (j + b[1]) * a + 0.1 * (uniform() - 0.5), (k + b[2]) * a + 0.1 * (uniform() - 0.5));
-    }
-  }
-  return new Structure({ numbers: new Array(108).fill(29), positions: pos, cell: [3 * a, 0, 0, 0, 3 * a, 0, 0, 0, 3 * a], pbc: [true, true, true] });
+  return new Structure({ numbers: new Array(108).fill(29), positions: positions.map((x) => x + 0.1 * (uniform() - 0.5)), cell: cell!, pbc });
 }
 
 interface Row {
@@ -82,7 +70,9 @@ interface Row {
   load: number[];
 }
 
-async function runOne(potential: Potential, name: string, structure: Structure, task: string, temperatureK: number): Promise<Row> {
+async function runOne(potential: Potential, name: string, structure: Structure, temperatureK: number): Promise<Row> {
+  const task = potential.defaultTask(structure);
+  if (task === undefined) throw new Error(`model ${potential.metadata.name} has no default task for ${name}; its tasks: ${potential.tasks.join(', ')}`);
   const steps = Math.round((PS * 1000) / DT);
   const velocities = maxwellBoltzmannVelocities(structure.masses, temperatureK, { seed: 7 });
   const md = new VelocityVerlet(potentialProvider(potential, task), structure, { timestepFs: DT, velocities });
@@ -136,11 +126,11 @@ async function main(): Promise<void> {
     const which = values.system;
     if (which === 'molecule' || which === 'both') {
       const mol = readStructure(join(import.meta.dirname, 'data', 'cyclohexylamine.xyz'));
-      rows.push(await runOne(potential, 'cyclohexylamine (20 atoms)', mol, pickTask(potential, ['mol', 'omol']), 300));
+      rows.push(await runOne(potential, 'cyclohexylamine (20 atoms)', mol, 300));
     }
     if (which === 'cu' || which === 'both') {
       // 600 K initial: equipartition with the potential energy brings a crystal near 300 K.
-      rows.push(await runOne(potential, 'fcc Cu (108 atoms)', copper108(), pickTask(potential, ['metal', 'omat']), 600));
+      rows.push(await runOne(potential, 'fcc Cu (108 atoms)', copper108(), 600));
     }
   } finally {
     potential.dispose();

@@ -23,9 +23,8 @@ export function rng(seed: number): () => number {
   return () => stream.uniform();
 }
 
-/** FCC Cu supercell of reps³ conventional cells (4·reps³ atoms), fully periodic. */
-export function fccCu(reps: number): BenchSystem {
-  const a = CU_LATTICE;
+/** FCC Cu supercell of reps³ conventional cells (4·reps³ atoms, lattice constant `a` Å), fully periodic. */
+export function fccCu(reps: number, a = CU_LATTICE): BenchSystem {
   const basis = [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]];
   const n = 4 * reps ** 3;
   const positions = new Float64Array(3 * n);

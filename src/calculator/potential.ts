@@ -113,6 +113,9 @@ export interface StageTimings {
 const DEFAULT_MAX_PAIRS = 4_000_000;
 const DEFAULT_MAX_ATOMS = 500_000;
 
+/** Float output data of one ONNX call. */
+type OutputArray = Float64Array | Float32Array;
+
 /** Task names tried, in order, for periodic structures by {@link Potential.defaultTask}. */
 export const PERIODIC_TASKS: readonly string[] = ['omat', 'metal', 'oc20', 'omc', 'odac'];
 
@@ -402,41 +405,48 @@ export class Potential {
   private async runNow(inputs: SystemInput[], structures: Structure[], task: ModelTask, options: ComputeOptions): Promise<ComputeResult[]> {
     const session = this.session;
     if (!session) throw new ModelError(`the potential for ${this.path} was disposed`, 'disposed');
-    const t0 = performance.now();
-    const { feeds, layout } = this.buffers.pack(inputs);
-    const wantEmb = options.embeddings ?? false;
-    const fetches = ['energy', 'edge_grad', ...(options.atomEnergies ? ['atom_energy'] : []), ...(wantEmb ? ['node_embedding'] : [])];
-    const t1 = performance.now();
-    const out = await session.run(feeds, fetches);
-    const t2 = performance.now();
-    const energy = out.energy.data as Float64Array | Float32Array;
-    const edgeGrad = out.edge_grad.data as Float64Array | Float32Array;
-    const atomEnergy = out.atom_energy?.data as Float64Array | Float32Array | undefined;
-    const emb = out.node_embedding?.data as Float64Array | Float32Array | undefined;
-    for (const t of Object.values(out)) t.dispose?.();
-    const results = inputs.map((input, b) => this.assemble(b, input, structures[b], layout, task, options, energy, edgeGrad, atomEnergy, emb));
-    const t3 = performance.now();
-    this.timings.prepare += t1 - t0;
-    this.timings.onnx += t2 - t1;
-    this.timings.reduce += t3 - t2;
-    this.timings.calls++;
-    return results;
+    return this.call(this.buffers, inputs, structures, task, options, async (feeds, fetches) => {
+      const out = await session.run(feeds, fetches);
+      const arrays: Record<string, OutputArray> = {};
+      for (const [name, t] of Object.entries(out)) {
+        arrays[name] = t.data as OutputArray;
+        t.dispose?.();
+      }
+      return arrays;
+    });
   }
 
   /** One call on a worker session of `pool`, packed into the caller's own `buffers`. */
   private async runOn(pool: SessionPool, buffers: InputBuffers, inputs: SystemInput[], structures: Structure[], task: ModelTask, options: ComputeOptions): Promise<ComputeResult[]> {
     this.ensureOpen();
+    return this.call(buffers, inputs, structures, task, options, async (feeds, fetches) => {
+      const out = await pool.run(feeds, fetches);
+      return Object.fromEntries(Object.entries(out).map(([name, t]) => [name, t.data as OutputArray]));
+    });
+  }
+
+  /**
+   * Pack `inputs` into `buffers`, evaluate them with `execute` (the main session or a worker) and
+   * assemble the results, adding to {@link Potential.timings}. With workers, calls overlap, so
+   * the summed ONNX time can exceed the elapsed time.
+   */
+  private async call(
+    buffers: InputBuffers,
+    inputs: SystemInput[],
+    structures: Structure[],
+    task: ModelTask,
+    options: ComputeOptions,
+    execute: (feeds: Record<string, ort.Tensor>, fetches: string[]) => Promise<Record<string, OutputArray>>,
+  ): Promise<ComputeResult[]> {
     const t0 = performance.now();
     const { feeds, layout } = buffers.pack(inputs);
-    const wantEmb = options.embeddings ?? false;
-    const fetches = ['energy', 'edge_grad', ...(options.atomEnergies ? ['atom_energy'] : []), ...(wantEmb ? ['node_embedding'] : [])];
+    const fetches = ['energy', 'edge_grad', ...(options.atomEnergies ? ['atom_energy'] : []), ...(options.embeddings ? ['node_embedding'] : [])];
     const t1 = performance.now();
-    const out = await pool.run(feeds, fetches);
+    const out = await execute(feeds, fetches);
     const t2 = performance.now();
-    const f = (name: string): Float64Array | Float32Array | undefined => out[name]?.data as Float64Array | Float32Array | undefined;
-    const results = inputs.map((input, b) => this.assemble(b, input, structures[b], layout, task, options, f('energy')!, f('edge_grad')!, f('atom_energy'), f('node_embedding')));
+    const results = inputs.map((input, b) => this.assemble(b, input, structures[b], layout, task, options, out.energy, out.edge_grad, out.atom_energy, out.node_embedding));
     this.timings.prepare += t1 - t0;
-    this.timings.onnx += t2 - t1; // wall time of this call; calls overlap, so the sum exceeds the elapsed time
+    this.timings.onnx += t2 - t1;
     this.timings.reduce += performance.now() - t2;
     this.timings.calls++;
     return results;

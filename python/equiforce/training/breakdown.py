@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     trained_charges = {int(c) for c in mol_all.a["charge"][train_idx]}
     rows = defaultdict(lambda: {"frames": 0, "atoms": 0, "e": 0.0, "f": 0.0, "f0": 0.0, "comps": 0})
     for t, name in enumerate(TASKS):
-        fs = FrameSet.load(os.path.join(args.data, f"{name}.npz"))
+        fs = mol_all if name == "mol" else FrameSet.load(os.path.join(args.data, f"{name}.npz"))
         idx = splits_mod.frame_indices(fs.group_names(), split[name])[args.split]
         graphs = build_graphs(fs, ck["kwargs"]["cutoff"], t, idx)
         for k in range(0, len(graphs), 32):
