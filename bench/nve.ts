@@ -3,17 +3,22 @@
  * (cyclohexylamine, a test-split molecule of the shipped model's data) and on 108-atom fcc Cu,
  * reporting the drift of the total energy per atom.
  *
- *   npx tsx bench/nve.ts [modelDir] [--ps 10] [--dt 0.5] [--system molecule|cu|both] [--threads 1] [--max-minutes M]
+ *   npx tsx bench/nve.ts [modelDir] [--ps 10] [--dt 0.5] [--system molecule|cu|both] [--threads 1] [--max-minutes M] [--resume]
  *
  * Default model: models/equiforce-small/float64 (the issue asks for the float64 model). The run
  * writes bench/results/nve.json and bench/results/nve.md (rows of earlier runs of other systems
  * are kept, so the two systems can run in separate processes, e.g. one per core).
  *
+ * Long runs are resumable: every couple of minutes and at the end the run saves its state
+ * (positions, velocities, step, the energy series) to bench/results/nve-state/<system>.json;
+ * `--resume` continues from there (same model, time step and system), so a 10 ps run can be
+ * spread over several sessions with `--max-minutes`.
+ *
  * Drift figures, all per atom: the largest |E(t) − E(0)| over the run, the end-to-end change, and
  * the slope of a least-squares line through E(t) times the run length (a systematic drift, as
  * opposed to the bounded fluctuation of a symplectic integrator).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,6 +38,7 @@ const { values, positionals } = parseArgs({
     threads: { type: 'string', default: '1' },
     every: { type: 'string', default: '10' },
     'max-minutes': { type: 'string', default: '0' },
+    resume: { type: 'boolean', default: false },
   },
 });
 const MODEL = resolve(positionals[0] ?? 'models/equiforce-small/float64');
@@ -42,6 +48,39 @@ const EVERY = Number(values.every);
 /** Wall-clock limit per system, minutes (0 = none): the run stops there and reports the length it reached. */
 const MAX_MINUTES = Number(values['max-minutes']);
 const OUT = join(import.meta.dirname, 'results');
+const STATE_DIR = join(OUT, 'nve-state');
+/** Seconds between state saves. */
+const SAVE_EVERY_S = 120;
+
+/** What a resumable run saves (all in the units of the dynamics: Å, Å/fs, fs, eV). */
+interface SavedState {
+  system: string;
+  model: string;
+  dtFs: number;
+  steps: number;
+  positions: number[];
+  velocities: number[];
+  /** Sampled times (fs) and total energies (eV), and the running sum of sampled temperatures (K). */
+  t: number[];
+  e: number[];
+  tempSum: number;
+  /** Wall-clock seconds spent in earlier sessions of this run. */
+  seconds: number;
+}
+
+function statePath(name: string): string {
+  return join(STATE_DIR, `${name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.json`);
+}
+
+function loadState(name: string): SavedState | undefined {
+  const path = statePath(name);
+  if (!values.resume || !existsSync(path)) return undefined;
+  const state = JSON.parse(readFileSync(path, 'utf8')) as SavedState;
+  if (state.dtFs !== DT || resolve(state.model) !== MODEL) {
+    throw new Error(`${path} is a run with model ${state.model} and dt ${state.dtFs} fs, not ${MODEL} and ${DT} fs; remove it or drop --resume`);
+  }
+  return state;
+}
 
 /** 3×3×3 conventional cells of fcc Cu (a = 3.59 Å, EMT's lattice constant), rattled by ±0.05 Å with a fixed seed. */
 function copper108(): Structure {
@@ -74,32 +113,53 @@ async function runOne(potential: Potential, name: string, structure: Structure, 
   const task = potential.defaultTask(structure);
   if (task === undefined) throw new Error(`model ${potential.metadata.name} has no default task for ${name}; its tasks: ${potential.tasks.join(', ')}`);
   const steps = Math.round((PS * 1000) / DT);
-  const velocities = maxwellBoltzmannVelocities(structure.masses, temperatureK, { seed: 7 });
-  const md = new VelocityVerlet(potentialProvider(potential, task), structure, { timestepFs: DT, velocities });
-  const t: number[] = [];
-  const e: number[] = [];
-  let tempSum = 0;
+  const saved = loadState(name);
+  const start = saved ? structure.with({ positions: saved.positions }) : structure;
+  const velocities = saved ? saved.velocities : maxwellBoltzmannVelocities(structure.masses, temperatureK, { seed: 7 });
+  const md = new VelocityVerlet(potentialProvider(potential, task), start, { timestepFs: DT, velocities });
+  md.steps = saved?.steps ?? 0;
+  if (saved) process.stderr.write(`${name}: resuming at step ${saved.steps} (${((saved.steps * DT) / 1000).toFixed(2)} ps) from ${statePath(name)}\n`);
+  const t: number[] = saved ? saved.t : [];
+  const e: number[] = saved ? saved.e : [];
+  let tempSum = saved ? saved.tempSum : 0;
   md.attach((d) => {
+    // A resumed run is observed once at its first step, which the saved series already holds.
+    if (t.length > 0 && t[t.length - 1] === d.timeFs) return;
     t.push(d.timeFs);
     e.push(d.totalEnergy);
     tempSum += d.temperature;
   }, EVERY);
   const t0 = performance.now();
+  const earlierSeconds = saved?.seconds ?? 0;
+  const firstStep = md.steps;
+  const save = (): void => {
+    mkdirSync(STATE_DIR, { recursive: true });
+    const state: SavedState = {
+      system: name, model: MODEL, dtFs: DT, steps: md.steps, positions: Array.from(md.positions), velocities: Array.from(md.velocities),
+      t, e, tempSum, seconds: earlierSeconds + (performance.now() - t0) / 1000,
+    };
+    writeFileSync(statePath(name), JSON.stringify(state));
+  };
   let last = t0;
+  let lastSave = t0;
   md.attach((d) => {
     const now = performance.now();
+    // Save only at sampled steps, so the saved series ends at the saved step.
+    if (d.steps % EVERY === 0 && now - lastSave > SAVE_EVERY_S * 1000) { save(); lastSave = now; }
     if (now - last < 5000 && d.steps < steps) return;
     last = now;
-    const rate = d.steps / ((now - t0) / 1000);
+    const rate = (d.steps - firstStep) / ((now - t0) / 1000);
     const dev = (1000 * Math.abs(d.totalEnergy - e[0])) / structure.length;
     process.stderr.write(`\r${name}: step ${d.steps}/${steps} (${(d.timeFs / 1000).toFixed(2)} ps), ${rate.toFixed(1)} steps/s, ` +
       `ETA ${((steps - d.steps) / rate / 60).toFixed(1)} min, T ${d.temperature.toFixed(0)} K, |ΔE| ${dev.toFixed(3)} meV/atom   `);
   }, 10);
   const stop = new AbortController();
-  if (MAX_MINUTES > 0) md.attach(() => { if (performance.now() - t0 > MAX_MINUTES * 60_000) stop.abort(); }, 1);
-  await md.run(steps, { signal: stop.signal });
+  // Stop only at a sampled step, so a saved state always ends where its energy series ends.
+  if (MAX_MINUTES > 0) md.attach(() => { if (performance.now() - t0 > MAX_MINUTES * 60_000) stop.abort(); }, EVERY);
+  await md.run(Math.max(0, steps - md.steps), { signal: stop.signal });
   process.stderr.write('\n');
-  const seconds = (performance.now() - t0) / 1000;
+  save();
+  const seconds = earlierSeconds + (performance.now() - t0) / 1000;
   const n = structure.length;
   const e0 = e[0];
   const maxDev = Math.max(...e.map((x) => Math.abs(x - e0)));
