@@ -39,8 +39,9 @@ def run_port(args) -> dict:
 
     from equiforce.fairchem_config import parse_config
     from equiforce.model import UMAModel, evaluate
+    from equiforce.threads import limit_threads
 
-    torch.set_num_threads(args.threads)
+    limit_threads(args.threads)
     saved = torch.load(args.weights, map_location="cpu")
     model = UMAModel(parse_config(saved["kwargs"]))
     model.load_state_dict(saved["state_dict"])
@@ -79,7 +80,9 @@ def run_gemm(args) -> dict:
     import numpy as np
     import torch
 
-    torch.set_num_threads(args.threads)
+    from equiforce.threads import limit_threads
+
+    limit_threads(args.threads)
     M, K, N = args.shape
     rng = np.random.default_rng(0)
     a = torch.from_numpy(rng.standard_normal((M, K), dtype=np.float32))

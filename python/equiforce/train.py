@@ -5,12 +5,16 @@ Run from ``python/`` (see docs/training.md)::
     /usr/bin/python3 -m equiforce.train --run ../data/runs/small --hours 2.5 --export ../models/equiforce-small
     /usr/bin/python3 -m equiforce.train --run ../data/runs/small --resume --hours 2.5      # continue a run
     /usr/bin/python3 -m equiforce.train --measure                                     # time one step per size
+    /usr/bin/python3 -m equiforce.train --run ../data/runs/ft --init-from ../data/runs/small/checkpoint.pt \
+        --procs 2 --threads 1 --hours 2 --lr 1e-3                                      # fine-tune on 2 processes
 
 The model is the port's dense backbone (``UMAModel``) with UMA's dataset embedding for the tasks
 ``['mol', 'metal']`` and charge/spin embeddings; per-task element references (least squares on the
 training set) and energy scale (RMS training force) are written to model.json by the converter.
 Checkpoints (``<run>/checkpoint.pt``) hold model, EMA, optimiser, step, elapsed time and RNG states;
 ``--hours`` is a wall-clock budget over all resumed parts together and drives the cosine schedule.
+``--init-from`` starts a new run (fresh optimiser and schedule) from another run's averaged (EMA) weights
+and task statistics; ``--procs`` trains data-parallel on that many processes (training/parallel.py).
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ import torch
 from .data import splits as splits_mod
 from .data.graph import batches_by_edges, batches_mixed, build_graphs, collate
 from .data.store import FrameSet
+from .threads import limit_threads
 from .training.core import EMA, TaskStats, evaluate_sets, loss_terms, predict_batch, task_stats
+from .training.parallel import Group
+from .training.parallel import run as run_parallel
 
 TASKS = ["mol", "metal"]
 
@@ -231,27 +238,40 @@ def check_frames(model, graphs: list, stats: dict, per_task: int = 3) -> list:
     return out
 
 
-def train(args) -> dict:
-    torch.set_num_threads(args.threads)
+ARCHITECTURE_ARGS = ("channels", "lmax", "mmax", "layers", "hidden", "edge_channels", "num_basis", "cutoff")
+
+
+def train(args, group: Group = Group()) -> Optional[dict]:
+    """One training run (on every rank of ``group``); returns the summary on rank 0."""
+    limit_threads(args.threads)
+    main_rank = group.main
     os.makedirs(args.run, exist_ok=True)
     ckpt_path = os.path.join(args.run, "checkpoint.pt")
-    log = sys.stderr
-    resume = None
+    log = sys.stderr if main_rank else open(os.devnull, "w")
+    resume = init = None
     if args.resume:
         if not os.path.exists(ckpt_path):
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}")
         resume = torch.load(ckpt_path)
         saved = resume["args"]
-        for k in ("channels", "lmax", "mmax", "layers", "hidden", "edge_channels", "num_basis", "cutoff", "seed",
-                  "max_train_mol", "max_train_metal"):
-            setattr(args, k, saved[k])  # the architecture and data of a run are fixed at its start
+        for k in ARCHITECTURE_ARGS + ("seed", "max_train_mol", "max_train_metal", "init_from"):
+            setattr(args, k, saved.get(k))  # the architecture and data of a run are fixed at its start
+        if saved.get("procs", 1) != args.procs:
+            raise ValueError(f"--resume: the run was trained on {saved.get('procs', 1)} processes; resume it with "
+                             f"--procs {saved.get('procs', 1)} (its batch order depends on it)")
+    elif args.init_from:
+        init = torch.load(args.init_from)
+        for k in ARCHITECTURE_ARGS:
+            setattr(args, k, init["args"][k])  # the weights fix the architecture
     kwargs = backbone_kwargs(args)
     print(f"loading data from {args.data} (cutoff {args.cutoff} Å)", file=log, flush=True)
-    data = load_data(args.data, args.cutoff, {"mol": args.max_train_mol, "metal": args.max_train_metal}, args.seed)
+    data = load_data(args.data, args.cutoff, {"mol": args.max_train_mol, "metal": args.max_train_metal}, args.seed,
+                     log=log)
     model = build_model(kwargs, args.seed)
     n_params = sum(p.numel() for p in model.parameters())
-    if resume:
-        stats = {int(t): TaskStats.from_dict(d) for t, d in resume["stats"].items()}
+    if resume or init:
+        # a fine-tuned model keeps the normalisation its weights were trained with
+        stats = {int(t): TaskStats.from_dict(d) for t, d in (resume or init)["stats"].items()}
     else:
         stats = {t: task_stats(name, [g for g in data["train"] if g.task == t], 100) for t, name in enumerate(TASKS)}
     for t, s in stats.items():
@@ -261,6 +281,13 @@ def train(args) -> dict:
     ema = EMA(model, args.ema) if args.ema > 0 else None
     step, epoch, elapsed, plateau_factor, best_val = 0, 0, 0.0, 1.0, float("inf")
     rng = np.random.default_rng(args.seed + 1)
+    if init:
+        model.load_state_dict(init["ema"] if init.get("ema") is not None else init["model"])
+        model.backbone.refresh_couplings()
+        if ema is not None:
+            ema = EMA(model, args.ema)
+        print(f"initialised from {args.init_from} ({'EMA' if init.get('ema') is not None else 'raw'} weights, "
+              f"step {init['step']})", file=log, flush=True)
     if resume:
         model.load_state_dict(resume["model"])
         model.backbone.refresh_couplings()
@@ -275,7 +302,7 @@ def train(args) -> dict:
     print(f"model: {n_params} parameters, {json.dumps({k: kwargs[k] for k in ('sphere_channels', 'lmax', 'mmax', 'num_layers', 'cutoff')})}",
           file=log, flush=True)
     val_sub = [data["val"][i] for i in np.random.default_rng(0).permutation(len(data["val"]))[: args.val_frames]]
-    csv_path = os.path.join(args.run, "train_log.csv")
+    csv_path = os.path.join(args.run, "train_log.csv") if main_rank else os.devnull
     new_csv = not os.path.exists(csv_path) or not resume
     csv_file = open(csv_path, "w" if new_csv else "a", newline="")
     writer = csv.writer(csv_file)
@@ -283,7 +310,9 @@ def train(args) -> dict:
         writer.writerow(["kind", "minutes", "epoch", "step", "lr", "loss", "loss_energy", "loss_forces", "loss_stress",
                          "mol_energy_mae", "mol_force_mae", "metal_energy_mae", "metal_force_mae", "metal_stress_mae"])
     budget = args.hours * 3600.0
-    progress = Progress(budget)
+    progress = Progress(budget, stream=log)
+    params = list(model.parameters())
+    P = group.size
     start = time.time() - elapsed
     last_ckpt = last_val = time.time()
     running: dict = {}
@@ -306,14 +335,18 @@ def train(args) -> dict:
         epoch_rng = rng.bit_generator.state  # saved in checkpoints so a resumed epoch replays this order
         order = (batches_mixed(data["train"], args.batch_edges, rng) if args.mix_tasks
                  else batches_by_edges(data["train"], args.batch_edges, rng))
-        for bi, idx in enumerate(order):
+        # one optimiser step per P consecutive batches, batch P·s + rank on each rank (an incomplete
+        # last group is dropped, so every rank takes the same number of steps)
+        for bi in range(len(order) // P):
+            idx = order[P * bi + group.rank]
             if resume and bi < resume.get("batch_in_epoch", 0):
                 continue  # resuming inside an epoch: skip the batches already seen (same seeded order)
             elapsed = time.time() - start
-            if elapsed >= budget or (args.max_steps and step >= args.max_steps):
+            stop = elapsed >= budget or bool(args.max_steps and step >= args.max_steps)
+            stop, lr = group.control(stop, lr_at(args, step, elapsed, plateau_factor))
+            if stop:
                 done = True
                 break
-            lr = lr_at(args, step, elapsed, plateau_factor)
             for g in opt.param_groups:
                 g["lr"] = lr
             batch = collate([data["train"][i] for i in idx])
@@ -322,7 +355,8 @@ def train(args) -> dict:
                                       balance_tasks=args.mix_tasks)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+            group.average_gradients(params)
+            torch.nn.utils.clip_grad_norm_(params, args.clip)
             opt.step()
             step += 1
             if ema:
@@ -336,7 +370,7 @@ def train(args) -> dict:
                                  f"{terms['total']:.5f}", f"{terms['energy']:.5f}", f"{terms['forces']:.5f}",
                                  f"{terms['stress']:.5f}", "", "", "", "", ""])
                 csv_file.flush()
-            if time.time() - last_val >= args.val_minutes * 60:
+            if main_rank and time.time() - last_val >= args.val_minutes * 60:
                 r = validate()
                 last_val = time.time()
                 mol, metal = r.get("mol", {}), r.get("metal", {})
@@ -352,7 +386,7 @@ def train(args) -> dict:
                     plateau_factor *= 0.5
                 progress.show(time.time() - start, f"val: {json.dumps({k: {m: round(v, 2) for m, v in x.items() if m in ('energy', 'forces', 'stress')} for k, x in r.items()})}", force=True)
                 log.write("\n")
-            if time.time() - last_ckpt >= args.checkpoint_minutes * 60:
+            if main_rank and time.time() - last_ckpt >= args.checkpoint_minutes * 60:
                 st = state_dict()
                 st["batch_in_epoch"] = bi + 1
                 save_checkpoint(ckpt_path, st)
@@ -363,10 +397,12 @@ def train(args) -> dict:
             continue
         resume = None
     log.write("\n")
+    csv_file.close()
+    if not main_rank:
+        return None
     st = state_dict()
     st["batch_in_epoch"] = bi if done else 0
     save_checkpoint(ckpt_path, st)
-    csv_file.close()
     final = ema.model_copy(model) if ema else model
     final.eval()
     results = {"val": evaluate_sets(final, data["val"], stats, args.eval_edges),
@@ -378,7 +414,7 @@ def train(args) -> dict:
         json.dump(summary, f, indent=1)
     md = [f"# Training run `{os.path.basename(os.path.normpath(args.run))}`", "",
           f"- steps {step}, epochs {epoch}, wall time {summary['minutes']:.1f} min, {n_params} parameters, "
-          f"{args.threads} threads", f"- training frames: {summary['train_frames']}",
+          f"{args.threads} threads × {args.procs} processes", f"- training frames: {summary['train_frames']}",
           f"- architecture: {json.dumps({k: kwargs[k] for k in ('sphere_channels', 'lmax', 'mmax', 'num_layers', 'hidden_channels', 'edge_channels', 'num_distance_basis', 'cutoff')})}",
           f"- optimiser: AdamW lr {args.lr} → {args.min_lr} ({args.schedule}), weight decay {args.weight_decay}, "
           f"EMA {args.ema}, {args.loss} loss, weights E {args.w_energy} F {args.w_forces} S {args.w_stress}, "
@@ -407,6 +443,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--data", default="../data", help="folder with mol.npz, metal.npz, splits.json")
     ap.add_argument("--run", default="../data/runs/equiforce-small", help="run folder (checkpoint, logs; git-ignored under data/)")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init-from", help="start from the EMA weights and task statistics of this checkpoint.pt "
+                    "(a new run: fresh optimiser and schedule; the architecture comes from the checkpoint)")
     ap.add_argument("--export", help="write the trained model (ONNX float32 + float64/) to this folder")
     ap.add_argument("--name", help="model name in model.json")
     ap.add_argument("--measure", action="store_true", help="time training steps for candidate sizes and exit")
@@ -442,7 +480,9 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--max-train-mol", type=int, default=0, help="subsample mol training frames (0 = all)")
     o.add_argument("--max-train-metal", type=int, default=0)
     o.add_argument("--seed", type=int, default=0)
-    o.add_argument("--threads", type=int, default=2)
+    o.add_argument("--threads", type=int, default=2, help="PyTorch threads per process")
+    o.add_argument("--procs", type=int, default=1,
+                   help="data-parallel processes (each takes its own batch; gradients are averaged)")
     r = ap.add_argument_group("logging")
     r.add_argument("--log-every", type=int, default=20)
     r.add_argument("--val-minutes", type=float, default=10.0)
@@ -457,7 +497,9 @@ def main(argv: Optional[list] = None) -> int:
     if args.measure:
         from .training.measure import main as measure_main
         return measure_main(args)
-    train(args)
+    if args.procs < 1:
+        raise SystemExit("--procs must be at least 1")
+    run_parallel(train, args, args.procs)
     return 0
 
 

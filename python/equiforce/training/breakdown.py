@@ -19,6 +19,7 @@ import torch
 from ..data import splits as splits_mod
 from ..data.graph import build_graphs, collate
 from ..data.store import FrameSet
+from ..threads import limit_threads
 from .core import TaskStats, predict_batch
 
 TASKS = ["mol", "metal"]
@@ -38,7 +39,7 @@ def main(argv=None) -> int:
     ap.add_argument("--split", default="test", choices=["val", "test"])
     ap.add_argument("--out", help="also write the markdown table here")
     args = ap.parse_args(argv)
-    torch.set_num_threads(1)
+    limit_threads(1)
     from ..train import build_model
 
     ck = torch.load(os.path.join(args.run, "checkpoint.pt"))

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..data import splits as splits_mod
+from ..threads import limit_threads
 from ..data.graph import build_graphs, collate
 from ..data.store import FrameSet
 from .core import loss_terms, predict_batch, task_stats
@@ -31,7 +32,7 @@ def _sample(fs: FrameSet, n: int, seed: int) -> list:
 def main(args) -> int:
     from ..train import TASKS, backbone_kwargs, build_model
 
-    torch.set_num_threads(args.threads)
+    limit_threads(args.threads)
     sets = {t: FrameSet.load(os.path.join(args.data, f"{t}.npz")) for t in TASKS}
     split_path = os.path.join(args.data, "splits.json")
     train_atoms = {}
