@@ -8,7 +8,9 @@
  *   npx tsx bench/model.ts                      (models from bench/make_models.py: small, uma-s)
  *   EQUIFORCE_BENCH_PRESETS=small EQUIFORCE_BENCH_SIZES=108,1008 EQUIFORCE_BENCH_MAX_CALL_S=180
  *
- * Writes bench/results/model.json and bench/results/model.md.
+ * Writes bench/results/model.json and bench/results/model.md; with EQUIFORCE_BENCH_TAG=name, a partial
+ * run (fewer presets or sizes) writes bench/results/model-<name>.json/.md instead and leaves the full
+ * table alone.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +29,8 @@ import { median } from './lib/timing.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const OUT = join(import.meta.dirname, 'results');
+/** Suffix of the result files (EQUIFORCE_BENCH_TAG), so partial runs do not replace the full table. */
+const TAG = process.env.EQUIFORCE_BENCH_TAG ? `-${process.env.EQUIFORCE_BENCH_TAG.replace(/[^A-Za-z0-9_.-]/g, '_')}` : '';
 const PYTHON = '/usr/bin/python3';
 const CUTOFF = 6.0;
 /**
@@ -466,7 +470,7 @@ function report(r: Report, print = true): void {
     }
     opRows.push([p, 'all kernels', '', formatNumber(total1 / 1000), '100%', formatNumber(total2 / 1000), formatNumber(total1 / total2), formatNumber(byT[1] ? byT[1].matmulFlops / byT[1].edges / 1e6 : NaN)]);
   }
-  const cmd = `npx tsx bench/model.ts${process.env.EQUIFORCE_BENCH_PRESETS ? ` (EQUIFORCE_BENCH_PRESETS=${process.env.EQUIFORCE_BENCH_PRESETS})` : ''}${process.env.EQUIFORCE_BENCH_SIZES ? ` (EQUIFORCE_BENCH_SIZES=${process.env.EQUIFORCE_BENCH_SIZES})` : ''} (npm run bench:model), max ${MAX_CALL_S} s per call`;
+  const cmd = `${TAG ? `EQUIFORCE_BENCH_TAG=${TAG.slice(1)} ` : ""}npx tsx bench/model.ts${process.env.EQUIFORCE_BENCH_PRESETS ? ` (EQUIFORCE_BENCH_PRESETS=${process.env.EQUIFORCE_BENCH_PRESETS})` : ''}${process.env.EQUIFORCE_BENCH_SIZES ? ` (EQUIFORCE_BENCH_SIZES=${process.env.EQUIFORCE_BENCH_SIZES})` : ''} (npm run bench:model), max ${MAX_CALL_S} s per call`;
   const md = `# Model benchmark: ONNX graph vs PyTorch port
 
 Command: \`${cmd}\`. Run ${r.started} → ${r.finished}.
@@ -506,8 +510,8 @@ Skipped / failed cases:
 
 ${r.cases.filter((c) => c.status !== 'ok').map((c) => `* ${c.preset}, ${c.atoms} atoms, ${c.engine}, ${c.threads} thread(s): ${c.status} — ${c.reason}`).join('\n') || 'none'}
 `;
-  writeJson(join(OUT, 'model.json'), r);
-  writeFileSync(join(OUT, 'model.md'), md);
+  writeJson(join(OUT, `model${TAG}.json`), r);
+  writeFileSync(join(OUT, `model${TAG}.md`), md);
   if (print) process.stdout.write(md);
 }
 
