@@ -226,18 +226,26 @@ def test_trained_ranges_cover_the_mol_training_frames_only():
     assert trained_ranges([g for g in graphs if g.task == 1]) == {}
 
 
-def test_init_from_starts_a_new_run_from_the_ema_weights_and_statistics(tmp_path):
+def _first_run(tmp_path, steps: int, batch_edges: int):
+    """A tiny dataset and a short run on it: (data folder, the run's checkpoint path, the checkpoint)."""
     from equiforce.train import train
 
     data = tmp_path / "data"
     data.mkdir()
     _write_tiny_dataset(str(data))
     first = str(tmp_path / "first")
-    train(_tiny_args(data=str(data), run=first, max_steps=3, batch_edges=200, hours=1.0, warmup_steps=1,
+    train(_tiny_args(data=str(data), run=first, max_steps=steps, batch_edges=batch_edges, hours=1.0, warmup_steps=1,
                      val_minutes=1e9, checkpoint_minutes=1e9))
-    src = torch.load(os.path.join(first, "checkpoint.pt"))
+    path = os.path.join(first, "checkpoint.pt")
+    return data, path, torch.load(path)
+
+
+def test_init_from_starts_a_new_run_from_the_ema_weights_and_statistics(tmp_path):
+    from equiforce.train import train
+
+    data, first_ckpt, src = _first_run(tmp_path, steps=3, batch_edges=200)
     second = str(tmp_path / "second")
-    out = train(_tiny_args(data=str(data), run=second, init_from=os.path.join(first, "checkpoint.pt"),
+    out = train(_tiny_args(data=str(data), run=second, init_from=first_ckpt,
                            channels=999, hours=1e-9, val_minutes=1e9, checkpoint_minutes=1e9))  # budget spent: 0 steps
     assert out["steps"] == 0 and out["kwargs"]["sphere_channels"] == 8  # architecture from the source
     ck = torch.load(os.path.join(second, "checkpoint.pt"))
@@ -253,20 +261,13 @@ def test_two_processes_take_one_step_with_the_gradient_averaged_over_their_batch
     from equiforce.data.graph import batches_mixed, collate
     from equiforce.train import backbone_kwargs, build_model, load_data
     from equiforce.training.core import TaskStats, loss_terms, predict_batch
+    from equiforce.train import train
     from equiforce.training.parallel import run
 
-    data = tmp_path / "data"
-    data.mkdir()
-    _write_tiny_dataset(str(data))
-    first = str(tmp_path / "first")
-    from equiforce.train import train
-
-    train(_tiny_args(data=str(data), run=first, max_steps=1, batch_edges=60, hours=1.0, warmup_steps=1,
-                     val_minutes=1e9, checkpoint_minutes=1e9))
-    src = torch.load(os.path.join(first, "checkpoint.pt"))
+    data, first_ckpt, src = _first_run(tmp_path, steps=1, batch_edges=60)
     pair = str(tmp_path / "pair")
     lr = 1e-3
-    args = _tiny_args(data=str(data), run=pair, init_from=os.path.join(first, "checkpoint.pt"), max_steps=1,
+    args = _tiny_args(data=str(data), run=pair, init_from=first_ckpt, max_steps=1,
                       batch_edges=60, hours=1000.0, warmup_steps=1, lr=lr, weight_decay=0.0, clip=1e9, procs=2,
                       threads=1, val_minutes=1e9, checkpoint_minutes=1e9)
     run(train, args, 2)
