@@ -12,7 +12,7 @@
  * Long runs are resumable: every couple of minutes and at the end the run saves its state
  * (positions, velocities, step, the energy series) to bench/results/nve-state/<system>.json;
  * `--resume` continues from there (same model, time step and system), so a 10 ps run can be
- * spread over several sessions with `--max-minutes`.
+ * spread over several sessions with `--max-minutes` (or stopped with Ctrl-C / SIGTERM, which saves too).
  *
  * Drift figures, all per atom: the largest |E(t) − E(0)| over the run, the end-to-end change, and
  * the slope of a least-squares line through E(t) times the run length (a systematic drift, as
@@ -154,9 +154,14 @@ async function runOne(potential: Potential, name: string, structure: Structure, 
       `ETA ${((steps - d.steps) / rate / 60).toFixed(1)} min, T ${d.temperature.toFixed(0)} K, |ΔE| ${dev.toFixed(3)} meV/atom   `);
   }, 10);
   const stop = new AbortController();
-  // Stop only at a sampled step, so a saved state always ends where its energy series ends.
-  if (MAX_MINUTES > 0) md.attach(() => { if (performance.now() - t0 > MAX_MINUTES * 60_000) stop.abort(); }, EVERY);
+  // Stop only at a sampled step, so a saved state always ends where its energy series ends; SIGINT or
+  // SIGTERM (Ctrl-C, kill) stops the run the same way, so it saves its state and reports.
+  let interrupted = false;
+  const onSignal = (): void => { interrupted = true; };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  md.attach(() => { if (interrupted || (MAX_MINUTES > 0 && performance.now() - t0 > MAX_MINUTES * 60_000)) stop.abort(); }, EVERY);
   await md.run(Math.max(0, steps - md.steps), { signal: stop.signal });
+  process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   process.stderr.write('\n');
   save();
   const seconds = earlierSeconds + (performance.now() - t0) / 1000;
