@@ -10,8 +10,8 @@ Layout choices (for speed and determinism, see docs/model-format.md):
   * ``reverse`` maps each pair to its reverse pair, which turns sums over neighbours into sums over
     centres; the (neighbour, centre) features of all pairs come from one gather whose adjoint is one
     segment sum over a combined table;
-  * edge features stay in fairchem's m-major, mmax-truncated layout, one tensor per m block, each
-    rotated by a batched MatMul with its rows of the Wigner matrix (built in-graph from edge_vec);
+  * edge features stay in fairchem's m-major, mmax-truncated layout, one tensor per m block, sliced
+    from one batched MatMul with the m-major Wigner matrix (built in-graph from edge_vec);
   * every message-passing layer is recomputed in the backward pass (``recompute=True``), so only
     one layer's edge-sized intermediates are alive at a time;
   * MoLE: per-system merged weights W_b = sum_k c_bk W_k, applied to the edges of system b through
@@ -373,14 +373,16 @@ def build_esen(
     for r, (l, m) in enumerate(coefs):
         sel[r, l * l + l + m] = 1.0
     env3 = b.reshape(env, [0, 1, 1])
-    # per-m row blocks of the m-major Wigner matrix, [E, size_m, nL], and their envelope-weighted
-    # transposes [E, nL, size_m]: every m block is rotated by its own MatMul (no slicing of wide tensors)
-    Wig_m = [b.c(sel[m_off[m] : m_off[m + 1]]) @ D for m in range(M + 1)]
-    WinvEnv = g.op("Transpose", [b.c(sel) @ D], perm=[0, 2, 1]) * env3  # [E, nL, nM]
+    # the m-major Wigner matrix [E, nM, nL] and its envelope-weighted transpose [E, nL, nM]. All m blocks
+    # are rotated by one MatMul and sliced afterwards: ORT runs a batched MatMul as one small GEMM per
+    # batch entry, whose fixed cost dominates at these sizes, so one 9-row GEMM per (edge, half) beats
+    # one per m block (measured: 5.5 against 7.0 ms for 4,536 edges, C = 32, slices included)
+    Wig = b.c(sel) @ D
+    WinvEnv = g.op("Transpose", [Wig], perm=[0, 2, 1]) * env3  # [E, nL, nM]
 
     # ---- edge degree embedding -------------------------------------------------------------------
     rad = b.reshape(b.radial_mlp(x_edge, "edge_degree_embedding.rad_func.net"), [0, L + 1, C])
-    x = x + sum_by_centre(g.op("Transpose", [Wig_m[0]], perm=[0, 2, 1]) * env3 @ rad) * (1.0 / 5.0)
+    x = x + sum_by_centre(g.op("Transpose", [b.sl(Wig, 1, 0, m_off[1])], perm=[0, 2, 1]) * env3 @ rad) * (1.0 / 5.0)
     inter["x_after_edge_degree_embedding"] = x
 
     # ---- helpers for node-wise layers ----------------------------------------------------------------
@@ -534,7 +536,7 @@ def build_esen(
             ck = g.op("SliceDyn", [centre, o0, o1], dim=dim) - a0
             shared = [
                 g.op("SliceDyn", [t, o0, o1], dim=dim, group=("shared", j), index=k, count=S)
-                for j, t in enumerate([x_edge, WinvEnv, *Wig_m])
+                for j, t in enumerate([x_edge, WinvEnv, Wig])
             ]
             lay = system_layout(o0, o1, dim) if moe else None
             chunks.append({"a0": a0, "a1": a1, "o0": o0, "o1": o1, "P": Pk, "centre": ck, "shared": shared, "lay": lay,
@@ -544,9 +546,10 @@ def build_esen(
         pre = f"blocks.{i}"
         use_moe = moe and i in moe_layers
 
-        def edge_messages(msg: T, x_edge: T, WinvEnv: T, *Wig_m: T) -> T:
+        def edge_messages(msg: T, x_edge: T, WinvEnv: T, Wig: T) -> T:
             """Rotated, convolved and back-rotated messages [E, nL, C] of the pairs in ``msg``."""
-            rot = [g.op("Unsqueeze", [wm], axes=[1]) @ msg for wm in Wig_m]  # [E, 2, rows_m, C]
+            rot_all = g.op("Unsqueeze", [Wig], axes=[1]) @ msg  # [E, 2, nM, C]
+            rot = [b.sl(rot_all, 2, m_off[m], m_off[m + 1]) for m in range(M + 1)]  # [E, 2, rows_m, C]
             rsplit = [(L + 1) * 2 * C] + [(L - m + 1) * 2 * C for m in range(1, M + 1)]
             rperm = [perm_pair_m0(C)] + [perm_pair_rad(L - m + 1, C) for m in range(1, M + 1)]
             radial = b.radial_mlp(x_edge, pre + ".edge_wise.so2_conv_1.rad_func.net", split=rsplit, perms=rperm)
@@ -555,10 +558,10 @@ def build_esen(
             h, _ = so2_conv(h, pre + ".edge_wise.so2_conv_2", H, C, None, 0, use_moe)
             return WinvEnv @ g.op("Concat", h, axis=1) if M > 0 else WinvEnv @ h[0]
 
-        def edge_part(x: T, x_edge: T, WinvEnv: T, *Wig_m: T) -> T:
+        def edge_part(x: T, x_edge: T, WinvEnv: T, Wig: T) -> T:
             xn = norm(x, pre + ".norm_1") + sys_row
             msg = gather_pair(xn)  # [E, 2, nL, C]: (source, target) features of every pair
-            return sum_by_centre(edge_messages(msg, x_edge, WinvEnv, *Wig_m)) + x
+            return sum_by_centre(edge_messages(msg, x_edge, WinvEnv, Wig)) + x
 
         def edge_part_chunked(x: T) -> T:
             xn = norm(x, pre + ".norm_1") + sys_row
@@ -603,7 +606,7 @@ def build_esen(
         if chunks:
             mid = g.checkpoint(edge_part_chunked, [x]) if recompute else edge_part_chunked(x)
         else:
-            args = [x, x_edge, WinvEnv, *Wig_m]
+            args = [x, x_edge, WinvEnv, Wig]
             mid = g.checkpoint(edge_part, args) if recompute else edge_part(*args)
         x = g.checkpoint(atom_part, [mid]) if recompute else atom_part(mid)
         inter[f"x_after_block{i}"] = x
