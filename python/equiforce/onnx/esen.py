@@ -549,7 +549,10 @@ def build_esen(
         def edge_messages(msg: T, x_edge: T, WinvEnv: T, Wig: T) -> T:
             """Rotated, convolved and back-rotated messages [E, nL, C] of the pairs in ``msg``."""
             rot_all = g.op("Unsqueeze", [Wig], axes=[1]) @ msg  # [E, 2, nM, C]
-            rot = [b.sl(rot_all, 2, m_off[m], m_off[m + 1]) for m in range(M + 1)]  # [E, 2, rows_m, C]
+            # the m blocks partition rot_all: their cotangents are concatenated, not padded and added
+            part = ("rot", len(g.nodes))  # unique per (re)computation
+            rot = [g.op("Slice", [rot_all], axis=2, start=m_off[m], end=m_off[m + 1], group=part, index=m, count=M + 1)
+                   for m in range(M + 1)]  # [E, 2, rows_m, C]
             rsplit = [(L + 1) * 2 * C] + [(L - m + 1) * 2 * C for m in range(1, M + 1)]
             rperm = [perm_pair_m0(C)] + [perm_pair_rad(L - m + 1, C) for m in range(1, M + 1)]
             radial = b.radial_mlp(x_edge, pre + ".edge_wise.so2_conv_1.rad_func.net", split=rsplit, perms=rperm)

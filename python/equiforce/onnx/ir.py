@@ -602,14 +602,16 @@ def _backprop(g: Graph, nodes: list, grads: dict, stop: Optional[T] = None) -> N
         if go is None or not t.rg or t.op in ("Input", "Const") or t is stop:
             continue
         del grads[t.id]
-        if t.op == "SliceDyn" and "group" in t.attrs:
-            # Row slices that partition a tensor in order (edge chunks): the gradient is the
-            # concatenation of the slices' cotangents, not a sum of zero-padded copies.
+        if t.op in ("SliceDyn", "Slice") and "group" in t.attrs:
+            # Slices that partition a tensor in order (edge chunks: rows; m blocks: one static axis):
+            # the gradient is the concatenation of the slices' cotangents, not a sum of zero-padded
+            # copies. Every slice of a group must be used, or the group never completes.
             key, k, n = t.attrs["group"], t.attrs["index"], t.attrs["count"]
             parts = g._groups.setdefault(key, {})
             parts[k] = go
             if len(parts) == n:
-                whole = g.op("Concat", [parts[j] for j in range(n)], axis=0)
+                axis = 0 if t.op == "SliceDyn" else _norm_axis(t.attrs["axis"], t.rank)
+                whole = g.op("Concat", [parts[j] for j in range(n)], axis=axis)
                 src = t.inputs[0]
                 prev = grads.get(src.id)
                 grads[src.id] = whole if prev is None else prev + whole
