@@ -85,12 +85,13 @@ describe('shipped model', () => {
     expect(f32.defaultTask(FRAMES.find((s) => s.info.task === 'mol')!)).toBe('mol');
   });
 
-  it('refuses charge states it was not trained on (training had charges −1…+1)', async () => {
-    expect(f32.metadata.chargeRange).toEqual([-1, 1]);
-    const dianion = FRAMES.find((s) => s.charge === -2)!;
-    expect(dianion).toBeDefined();
-    await expect(f32.compute(dianion, { task: 'mol' })).rejects.toThrow(/charge -2 is outside the model's range \[-1, 1\]/);
-    expect(Number.isFinite((await f32.compute(dianion.with({ charge: -1, spin: 2 }), { task: 'mol' })).energy)).toBe(true);
+  it('refuses charge and spin states it was not trained on (training had charges −2…+2, multiplicities 1–3)', async () => {
+    expect(f32.metadata.chargeRange).toEqual([-2, 2]);
+    expect(f32.metadata.spinRange).toEqual([1, 3]);
+    const mol = FRAMES.find((s) => s.info.task === 'mol' && s.charge === 0)!;
+    await expect(f32.compute(mol.with({ charge: 3, spin: 2 }), { task: 'mol' })).rejects.toThrow(/charge 3 is outside the model's range \[-2, 2\]/);
+    await expect(f32.compute(mol.with({ spin: 4 }), { task: 'mol' })).rejects.toThrow(/spin multiplicity 4 is outside the model's range \[1, 3\]/);
+    expect(Number.isFinite((await f32.compute(mol.with({ charge: -2 }), { task: 'mol' })).energy)).toBe(true);
   });
 
   /** Accuracy on the task's held-out frames: under its bounds and at most half the zero-force baseline. */
@@ -103,7 +104,7 @@ describe('shipped model', () => {
   }
 
   it('predicts held-out GFN2-xTB molecules far better than the zero-force baseline', async () => {
-    await expectAccurate('mol', 15); // 16 held-out frames, one of them a dianion (refused, see above)
+    await expectAccurate('mol', 16);
   });
 
   it('predicts held-out EMT metal cells far better than the zero-force baseline, with stress', async () => {
