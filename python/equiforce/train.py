@@ -201,8 +201,12 @@ def model_card(name: str, summary: dict, data_dir: str) -> str:
               f"{summary['parameters']} parameters. Per-task element references (least squares on the training set) "
               "and energy scale (training RMS force) are in `model.json`.", "",
               "## Training", "",
-              f"{summary['steps']} optimiser steps ({summary['epochs']} full epochs) in {summary['minutes']:.0f} min on "
-              f"{summary['args']['threads']} CPU threads (PyTorch 1.13), AdamW, {summary['args']['schedule']} schedule, "
+              (f"Fine-tuned from the averaged (EMA) weights of `{summary['args']['init_from']}`: "
+               if summary["args"].get("init_from") else "")
+              + f"{summary['steps']} optimiser steps ({summary['epochs']} full epochs) in {summary['minutes']:.0f} min on "
+              f"{summary['args'].get('procs', 1)} data-parallel process(es) × {summary['args']['threads']} CPU thread(s) "
+              f"(PyTorch 1.13; each process takes its own batch of ≤ {summary['args']['batch_edges']} edges), AdamW, "
+              f"learning rate {summary['args']['lr']} → {summary['args']['min_lr']} ({summary['args']['schedule']}), "
               f"EMA {summary['args']['ema']}. Log: `training_log.md`, `train_log.csv`.", "",
               "## Test-set metrics", "", metrics_table({"test": res["test"]}), "",
               "Validation:", "", metrics_table({"val": res["val"]}), "",
