@@ -154,12 +154,15 @@ async function runOne(potential: Potential, name: string, structure: Structure, 
       `ETA ${((steps - d.steps) / rate / 60).toFixed(1)} min, T ${d.temperature.toFixed(0)} K, |ΔE| ${dev.toFixed(3)} meV/atom   `);
   }, 10);
   const stop = new AbortController();
-  // Stop only at a sampled step, so a saved state always ends where its energy series ends; SIGINT or
-  // SIGTERM (Ctrl-C, kill) stops the run the same way, so it saves its state and reports.
+  // The time limit stops the run at a sampled step, so the saved energy series ends where the state does.
+  // SIGINT or SIGTERM (Ctrl-C, kill) stops it after the current step, which also saves and reports; the
+  // handler stays installed until the end because launchers (npx, tsx) pass the signal on a second time.
   let interrupted = false;
   const onSignal = (): void => { interrupted = true; };
-  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
-  md.attach(() => { if (interrupted || (MAX_MINUTES > 0 && performance.now() - t0 > MAX_MINUTES * 60_000)) stop.abort(); }, EVERY);
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  md.attach((d) => {
+    if (interrupted || (d.steps % EVERY === 0 && MAX_MINUTES > 0 && performance.now() - t0 > MAX_MINUTES * 60_000)) stop.abort();
+  }, 1);
   await md.run(Math.max(0, steps - md.steps), { signal: stop.signal });
   process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   process.stderr.write('\n');
