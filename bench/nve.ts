@@ -12,7 +12,9 @@
  * Long runs are resumable: every couple of minutes and at the end the run saves its state
  * (positions, velocities, step, the energy series) to bench/results/nve-state/<system>.json;
  * `--resume` continues from there (same model, time step and system), so a 10 ps run can be
- * spread over several sessions with `--max-minutes` (or stopped with Ctrl-C / SIGTERM, which saves too).
+ * spread over several sessions with `--max-minutes`. A signal sent to the node process itself stops the
+ * run after the current step and saves; through `npx tsx` the launchers may end it first, and then only
+ * the last periodic save remains.
  *
  * Drift figures, all per atom: the largest |E(t) − E(0)| over the run, the end-to-end change, and
  * the slope of a least-squares line through E(t) times the run length (a systematic drift, as
@@ -155,8 +157,8 @@ async function runOne(potential: Potential, name: string, structure: Structure, 
   }, 10);
   const stop = new AbortController();
   // The time limit stops the run at a sampled step, so the saved energy series ends where the state does.
-  // SIGINT or SIGTERM (Ctrl-C, kill) stops it after the current step, which also saves and reports; the
-  // handler stays installed until the end because launchers (npx, tsx) pass the signal on a second time.
+  // SIGINT or SIGTERM reaching this process stops it after the current step, which also saves and reports
+  // (the launchers npx/tsx may pass the signal on again or end the process themselves; see the header).
   let interrupted = false;
   const onSignal = (): void => { interrupted = true; };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);

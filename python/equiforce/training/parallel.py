@@ -61,12 +61,8 @@ class Group:
         k = 0
         for p, g in zip(params, grads):
             n = g.numel()
-            p.grad = flat[k : k + n].view_as(p).clone()
+            p.grad = flat[k : k + n].view_as(p)  # views of this step's fresh buffer
             k += n
-
-    def barrier(self) -> None:
-        if self.size > 1:
-            dist.barrier()
 
     def close(self) -> None:
         if self.size > 1 and dist.is_initialized():
