@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT / "python"))
 import torch  # noqa: E402
 
 from equiforce.checkpoint import normalize_state_dict  # noqa: E402
-from equiforce.convert import convert  # noqa: E402
+from equiforce.convert import DEFAULT_LARGE_GRAPH_CHUNKS, convert  # noqa: E402
 from equiforce.fairchem_config import parse_config  # noqa: E402
 from equiforce.model import UMAModel  # noqa: E402
 
@@ -49,7 +49,8 @@ def make(preset: str, dtypes=("float32", "float64")) -> None:
     torch.save({"kwargs": kwargs, "state_dict": model.state_dict()}, out / f"{preset}.pt")
     sd = normalize_state_dict(model.state_dict())
     for dtype in dtypes:
-        convert(sd, kwargs, str(out / f"{preset}-{dtype}"), dtype=dtype, source=f"random weights, preset {preset}", name=f"bench-{preset}-{dtype}")
+        convert(sd, kwargs, str(out / f"{preset}-{dtype}"), dtype=dtype, source=f"random weights, preset {preset}", name=f"bench-{preset}-{dtype}",
+                large_graph_chunks=DEFAULT_LARGE_GRAPH_CHUNKS)
         print(f"wrote bench/models/{preset}-{dtype}", flush=True)
 
 

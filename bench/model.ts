@@ -40,7 +40,9 @@ const CUTOFF = 6.0;
 const PRESETS = (process.env.EQUIFORCE_BENCH_PRESETS ?? 'small,small@c8,uma-s').split(',');
 const basePreset = (p: string): string => p.split('@')[0];
 const chunksOf = (p: string): number => Number(/@c(\d+)$/.exec(p)?.[1] ?? 1);
-const modelDirOf = (p: string): string => join(ROOT, 'bench/models', `${p.replace('@c', '-c')}-float32`);
+/** `preset@default`: the preset's model with its large-system graph switched off (`largeGraphMinPairs: Infinity`). */
+const defaultGraphOnly = (p: string): boolean => p.endsWith('@default');
+const modelDirOf = (p: string): string => join(ROOT, 'bench/models', `${defaultGraphOnly(p) ? basePreset(p) : p.replace('@c', '-c')}-float32`);
 
 /** Convert bench/models/<preset>.pt with edge chunks (the converter's `--edge-chunks`), unless present. */
 function ensureVariant(p: string): void {
@@ -60,7 +62,7 @@ function ensureVariant(p: string): void {
 /** Supercells of the conventional 4-atom cell: 108, 1,008 and 4,000 atoms. */
 const SIZES: Record<number, [number, number, number]> = { 108: [3, 3, 3], 1008: [6, 6, 7], 4000: [10, 10, 10] };
 const SIZE_LIST = (process.env.EQUIFORCE_BENCH_SIZES ?? '108,1008,4000').split(',').map(Number);
-const THREADS = [1, 2];
+const THREADS = (process.env.EQUIFORCE_BENCH_THREADS ?? '1,2').split(',').map(Number);
 const MAX_CALL_S = Number(process.env.EQUIFORCE_BENCH_MAX_CALL_S ?? 180);
 
 // ---------------------------------------------------------------------------------------------
@@ -116,11 +118,13 @@ interface OnnxChild {
   energy: number;
   rssAfterLoadBytes: number;
   maxRssBytes: number;
+  /** Which of the model's graphs ran: the default one or the large-system graph. */
+  graph: string;
 }
 
-async function childOnnx(modelDir: string, size: number, threads: number, repeats: number): Promise<OnnxChild> {
+async function childOnnx(modelDir: string, size: number, threads: number, repeats: number, defaultOnly: boolean): Promise<OnnxChild> {
   const s = copper(SIZES[size]);
-  const potential = await Potential.load(modelDir, { threads });
+  const potential = await Potential.load(modelDir, { threads, ...(defaultOnly ? { largeGraphMinPairs: Infinity } : {}) });
   const rssAfterLoadBytes = process.resourceUsage().maxRSS * 1024;
   let t = performance.now();
   let res = await potential.compute(s, { task: 'omat' });
@@ -135,8 +139,10 @@ async function childOnnx(modelDir: string, size: number, threads: number, repeat
     timesS.push((potential.timings.onnx - before) / 1000);
   }
   const list = pairs(s);
+  const large = potential.metadata.largeGraph;
   return {
     engine: 'onnx', threads, atoms: s.length, edges: list.count, warmupS, timesS, computeS,
+    graph: !defaultOnly && large && list.count >= large.minPairs ? `large (${large.edgeChunks} chunks)` : 'default',
     energy: res.energy, rssAfterLoadBytes, maxRssBytes: process.resourceUsage().maxRSS * 1024,
   };
 }
@@ -281,6 +287,8 @@ interface Case {
   estimatedCallS?: number;
   estimatedRssBytes?: number;
   energy?: number;
+  /** ONNX only: which of the model's graphs ran. */
+  graph?: string;
   loadavg: number[];
 }
 
@@ -374,7 +382,7 @@ async function parent(): Promise<void> {
           const repeats = repeatsFor(est);
           const timeout = Math.max(120, est * (repeats + 1) * 3 + 60);
           const r = engine === 'onnx'
-            ? nodeChild(['onnx', modelDir, String(size), String(threads), String(repeats)], timeout)
+            ? nodeChild(['onnx', modelDir, String(size), String(threads), String(repeats), defaultGraphOnly(preset) ? 'default' : 'auto'], timeout)
             : runChild(PYTHON, ['bench/model_torch.py', 'port', '--weights', weights, '--data', sysDir, '--threads', String(threads), '--repeats', String(repeats)], timeout);
           if (!r.ok) {
             cases.push({ ...base, status: 'failed', reason: r.error });
@@ -387,7 +395,7 @@ async function parent(): Promise<void> {
           const c: Case = {
             ...base, callS: median(times), timesS: times, warmupS: (engine === 'onnx' ? j.warmupS : j.warmup_s) as number,
             maxRssBytes: maxRss, bytesPerEdge: maxRss / list.count, energy: j.energy as number,
-            ...(engine === 'onnx' ? { computeS: median(j.computeS as number[]), rssAfterLoadBytes: j.rssAfterLoadBytes as number } : {}),
+            ...(engine === 'onnx' ? { computeS: median(j.computeS as number[]), rssAfterLoadBytes: j.rssAfterLoadBytes as number, graph: j.graph as string } : {}),
           };
           cases.push(c);
           // Memory estimate: the smallest size's RSS is mostly the runtime, so scale the excess.
@@ -443,7 +451,7 @@ function report(r: Report, print = true): void {
     const fmtCase = (x?: Case) => (x?.status === 'ok' ? formatNumber(x.callS!) : x?.status === 'skipped' ? `skipped (est. ${formatNumber(x.estimatedCallS ?? NaN)} s)` : x ? 'failed' : '–');
     const mem = (x?: Case) => (x?.status === 'ok' ? `${formatNumber(x.maxRssBytes! / 2 ** 20)} MiB / ${formatNumber(x.bytesPerEdge! / 1000)} KB` : '–');
     rows.push([
-      c.preset, c.atoms, c.edges, c.threads,
+      c.preset, c.graph ?? '–', c.atoms, c.edges, c.threads,
       fmtCase(c), mem(c),
       fmtCase(t), mem(t),
       c.status === 'ok' && t?.status === 'ok' ? `${formatNumber(t.callS! / c.callS!)}×` : '–',
@@ -453,7 +461,7 @@ function report(r: Report, print = true): void {
     ]);
   }
   const table = markdownTable(
-    ['model', 'atoms', 'edges', 'threads', 'ONNX s/call', 'ONNX peak RSS / per edge', 'port s/call', 'port peak RSS / per edge', 'port ÷ ONNX', 'ONNX 1t ÷ 2t', 'port 1t ÷ 2t', 'ONNX % of GEMM rate'],
+    ['model', 'ONNX graph', 'atoms', 'edges', 'threads', 'ONNX s/call', 'ONNX peak RSS / per edge', 'port s/call', 'port peak RSS / per edge', 'port ÷ ONNX', 'ONNX 1t ÷ 2t', 'port 1t ÷ 2t', 'ONNX % of GEMM rate'],
     rows,
   );
   const gemmRows = Object.entries(r.gemm).flatMap(([p, g]) => THREADS.map((t) => [p, g.shape.join('×'), t, formatNumber((g.onnx[t] ?? NaN) / 1e9), formatNumber((g.torch[t] ?? NaN) / 1e9)]));
@@ -479,9 +487,12 @@ load average at start ${r.load0.map((x) => x.toFixed(2)).join(' / ')}, at end ${
 every figure here is inflated and noisy, 2-thread figures most of all.
 
 Models: random weights from \`bench/make_models.py\`, float32, lmax = mmax = 2, 4 layers, 64 Gaussians, dense;
-\`small\` C = 32, \`uma-s\` C = 128. ONNX graph as converted by default (per-layer recomputation, no edge chunks;
-\`small@c8\`: the same network converted with \`--edge-chunks 8\`, its port columns repeat \`small\`'s),
-onnxruntime-node ${ort.env.versions.common ?? ''}, \`graphOptimizationLevel: 'all'\`, \`enableCpuMemArena: false\`, through \`Potential.compute\`.
+\`small\` C = 32, \`uma-s\` C = 128. ONNX graphs as converted by default: \`model.onnx\` (per-layer recomputation, no edge
+chunks; \`enableCpuMemArena: false\`) and, from \`large_graph.min_pairs\` pairs on, the large-system graph \`model.large.onnx\`
+(8 edge chunks, each chunk building its own pair geometry; ORT's CPU arena without memory patterns), as \`Potential\` picks them
+(column "ONNX graph"); \`preset@default\`: the default graph at every size (\`largeGraphMinPairs: Infinity\`);
+\`preset@cS\`: the network converted with \`--edge-chunks S\` as its only graph. Port columns of variants repeat the preset's.
+onnxruntime-node ${ort.env.versions.common ?? ''}, \`graphOptimizationLevel: 'all'\`, through \`Potential.compute\`.
 PyTorch port: \`UMAModel\` + \`evaluate\` (forward + autograd forces), float32, \`torch.set_num_threads\`.
 System: rattled (±0.05 Å) FCC Cu, periodic, cutoff 6 Å (78 pairs per atom). Every cell is a fresh child process:
 one warm-up call, then the median of 1–5 calls (fewer for slow cases; see the JSON). ONNX time is the \`session.run\`
@@ -522,7 +533,7 @@ async function main(): Promise<void> {
   if (mode === 'child') {
     const [kind, ...a] = rest;
     let out: unknown;
-    if (kind === 'onnx') out = await childOnnx(a[0], Number(a[1]), Number(a[2]), Number(a[3]));
+    if (kind === 'onnx') out = await childOnnx(a[0], Number(a[1]), Number(a[2]), Number(a[3]), a[4] === 'default');
     else if (kind === 'profile') out = await childProfile(a[0], Number(a[1]), Number(a[2]));
     else if (kind === 'gemm') out = await childGemm(a[0], Number(a[1]), Number(a[2]), Number(a[3]), Number(a[4]));
     else throw new Error(`unknown child ${kind}`);

@@ -90,6 +90,31 @@ def _load_references(path: Optional[str], hp) -> dict:
     return out
 
 
+LARGE_GRAPH_FILE = "model.large.onnx"
+#: Default pair count from which the calculator runs the large-system graph: above it, the chunked
+#: graph's peak memory is a fraction of the default's at about the same speed; below it, the
+#: default graph is faster (fewer, larger kernels) and its memory is small anyway.
+LARGE_GRAPH_MIN_PAIRS = 32768
+DEFAULT_LARGE_GRAPH_CHUNKS = 8
+
+
+def write_large_graph(sd: dict, hp, out_dir: str, dtype: str, chunks: int, *, source: str = "",
+                      min_pairs: int = LARGE_GRAPH_MIN_PAIRS) -> dict:
+    """Writes ``model.large.onnx``: the same network with each layer's pairs processed in ``chunks``
+    chunks of centre atoms (same contract, same numbers to rounding), for large systems, where it
+    keeps the peak memory near the size of the pair features instead of several times it. Returns
+    the ``large_graph`` entry of model.json."""
+    import onnx
+
+    from equiforce.onnx.emit import to_onnx
+    from equiforce.onnx.esen import build_esen
+
+    g, _ = build_esen(sd, hp, recompute=True, edge_chunks=chunks)
+    onnx.save(to_onnx(g, dtype, doc=f"equiforce eSEN/UMA export of {source} ({chunks} edge chunks)"),
+              os.path.join(out_dir, LARGE_GRAPH_FILE))
+    return {"file": LARGE_GRAPH_FILE, "edge_chunks": chunks, "min_pairs": min_pairs}
+
+
 def convert(
     sd: dict,
     backbone_kwargs: dict,
@@ -104,8 +129,10 @@ def convert(
     name: Optional[str] = None,
     recompute: bool = True,
     edge_chunks: int = 1,
+    large_graph_chunks: int = 0,
 ) -> dict:
-    """Builds and writes model.onnx + model.json; returns the model.json dict."""
+    """Builds and writes model.onnx + model.json; returns the model.json dict. ``large_graph_chunks`` > 1
+    also writes the edge-chunked graph for large systems (see :func:`write_large_graph`)."""
     import onnx
 
     from equiforce.onnx.emit import to_onnx
@@ -153,6 +180,8 @@ def convert(
         "embedding": {"shape": [n_coef, hp.sphere_channels], "basis": "l-major real spherical harmonics (e3nn), polar axis y"},
         "dtype": dtype,
         "graph": {"opset": 13, "recompute_layers_in_backward": recompute, "edge_chunks": edge_chunks},
+        **({"large_graph": write_large_graph(sd, hp, out_dir, dtype, large_graph_chunks, source=source)}
+           if large_graph_chunks > 1 and edge_chunks == 1 else {}),
         "inputs": [{**i, "dtype": dtype if i["dtype"] == "float" else i["dtype"]} for i in INPUTS],
         "outputs": [{**o, "dtype": dtype} for o in _outputs(n_coef, hp.sphere_channels)],
         "provenance": {
@@ -188,6 +217,9 @@ def main(argv: Optional[list] = None) -> int:
     ap.add_argument("--name", help="model name recorded in model.json")
     ap.add_argument("--edge-chunks", type=int, default=1,
                     help="process each layer's pairs in this many chunks of centre atoms (less memory for large systems)")
+    ap.add_argument("--large-graph-chunks", type=int, default=DEFAULT_LARGE_GRAPH_CHUNKS,
+                    help="also write model.large.onnx, the graph with this many edge chunks that the calculator runs "
+                         f"for large systems (0: none; default {DEFAULT_LARGE_GRAPH_CHUNKS})")
     ap.add_argument("--no-recompute", action="store_true",
                     help="keep every layer's activations for the backward pass (~1/3 fewer FLOPs, ~2.5x more memory)")
     args = ap.parse_args(argv)
@@ -218,7 +250,7 @@ def main(argv: Optional[list] = None) -> int:
     meta = convert(
         sd, kw, args.out, dtype=args.dtype, model_id=model_id, normalizers=normalizers, references=references,
         source=source, source_sha256=digest, name=args.name, recompute=not args.no_recompute,
-        edge_chunks=args.edge_chunks,
+        edge_chunks=args.edge_chunks, large_graph_chunks=args.large_graph_chunks if not args.no_recompute else 0,
     )
     print(f"wrote {args.out}/model.onnx and model.json ({meta['architecture']['backbone']}, {args.dtype})")
     return 0

@@ -140,23 +140,31 @@ def trained_ranges(graphs: list) -> dict:
     return {"charge_range": [min(charges), max(charges)], "spin_range": [max(1, min(spins)), max(spins)]}
 
 
-def export(model, kwargs: dict, stats: dict, out_dir: str, name: str, note: str = "",
-           ranges: Optional[dict] = None) -> None:
-    """model.onnx + model.json (float32) in ``out_dir`` and the float64 export in ``out_dir/float64``;
-    ``ranges`` (from :func:`trained_ranges`) overrides the converter's charge/spin ranges."""
+def export_state_dict(model, kwargs: dict) -> dict:
+    """The converter's float64 state dict (fairchem key names) of a trained model."""
     from .checkpoint import normalize_state_dict
-    from .convert import convert
     from .model.jd import generate_jd
 
     sd = normalize_state_dict({k: v.detach().double() for k, v in model.state_dict().items()})
     for l, J in enumerate(generate_jd(kwargs["lmax"])):  # exact J (the float32 buffers are rounded)
         sd[f"Jd_{l}"] = np.asarray(J, dtype=np.float64)
+    return sd
+
+
+def export(model, kwargs: dict, stats: dict, out_dir: str, name: str, note: str = "",
+           ranges: Optional[dict] = None) -> None:
+    """model.onnx + model.json (float32) in ``out_dir`` and the float64 export in ``out_dir/float64``;
+    ``ranges`` (from :func:`trained_ranges`) overrides the converter's charge/spin ranges."""
+    from .convert import DEFAULT_LARGE_GRAPH_CHUNKS, convert
+
+    sd = export_state_dict(model, kwargs)
     normalizers = {stats[t].name: (stats[t].scale, 0.0) for t in stats}
     references = {stats[t].name: [float(v) for v in stats[t].refs] for t in stats}
     elements = sorted({z for t in stats for z in np.nonzero(stats[t].refs)[0].tolist()})
     for dtype, d in (("float32", out_dir), ("float64", os.path.join(out_dir, "float64"))):
         meta = convert(sd, kwargs, d, dtype=dtype, normalizers=normalizers, references=references,
-                       source=f"equiforce.train ({note})" if note else "equiforce.train", name=name)
+                       source=f"equiforce.train ({note})" if note else "equiforce.train", name=name,
+                       large_graph_chunks=DEFAULT_LARGE_GRAPH_CHUNKS)
         meta["supported_elements"] = elements  # only what the training data covers
         meta.update(ranges or {})
         with open(os.path.join(d, "model.json"), "w") as f:

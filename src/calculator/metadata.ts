@@ -65,6 +65,23 @@ export interface ModelMetadata {
   readonly architecture: ModelArchitecture;
   /** Provenance block (source checkpoint, converter version, date), as written. */
   readonly provenance: Readonly<Record<string, unknown>>;
+  /** The optional graph for large systems (model.json `large_graph`), or undefined. */
+  readonly largeGraph?: LargeGraph;
+}
+
+/**
+ * A second graph of the same network for large systems (model.json `large_graph`): each layer's
+ * pairs are processed in `edgeChunks` chunks of centre atoms, so its peak memory stays near the size
+ * of the pair features instead of several times it, at about the same speed for large calls (and
+ * more per-kernel overhead for small ones). Same contract, same results to rounding.
+ */
+export interface LargeGraph {
+  /** ONNX file, relative to the model folder. */
+  readonly file: string;
+  /** Chunks of centre atoms per layer. */
+  readonly edgeChunks: number;
+  /** Pair count from which the calculator runs this graph by default. */
+  readonly minPairs: number;
 }
 
 /** The graph inputs and outputs of the contract (docs/model-format.md). */
@@ -204,6 +221,14 @@ export function parseModelMetadata(json: unknown, file: string): ModelMetadata {
   if (typeof arch !== 'object' || arch === null) fail(file, 'field "architecture" must be an object');
   const a = arch as Json;
   const provenance = typeof o.provenance === 'object' && o.provenance !== null ? (o.provenance as Json) : {};
+  let largeGraph: LargeGraph | undefined;
+  if (o.large_graph !== undefined) {
+    const lg = o.large_graph as Json | null;
+    if (typeof lg !== 'object' || lg === null || typeof lg.file !== 'string' || !/^[\w.-]+\.onnx$/.test(lg.file)) {
+      fail(file, 'field "large_graph" must be {file: "<name>.onnx" in the model folder, edge_chunks, min_pairs}');
+    }
+    largeGraph = { file: lg.file as string, edgeChunks: int(lg, 'edge_chunks', file, 'large_graph.'), minPairs: int(lg, 'min_pairs', file, 'large_graph.') };
+  }
 
   return {
     formatVersion,
@@ -226,5 +251,6 @@ export function parseModelMetadata(json: unknown, file: string): ModelMetadata {
       raw: a,
     },
     provenance,
+    ...(largeGraph ? { largeGraph } : {}),
   };
 }

@@ -46,6 +46,13 @@ export interface LoadOptions extends RuntimeOptions {
    * session. Worth it for batches of many structures on a machine with idle cores.
    */
   readonly workers?: number;
+  /**
+   * Pair count from which a call runs on the model's large-system graph (model.json `large_graph`,
+   * the same network processed in chunks of atoms: a fraction of the default graph's peak memory,
+   * about the same speed for large calls). Default: the model's own `min_pairs`; `Infinity` never
+   * uses it, 0 always. Ignored for models without one. Its session is created on first use.
+   */
+  readonly largeGraphMinPairs?: number;
 }
 
 /** Edge-feature bytes per batched CPU call under `pairsPerBatchCall: 'auto'` (about one core's L2 cache). */
@@ -147,11 +154,19 @@ export class Potential {
   private pool: SessionPool | null;
   /** Cumulative time per stage since load or the last {@link Potential.resetTimings}. */
   readonly timings: StageTimings = { neighbors: 0, prepare: 0, onnx: 0, reduce: 0, calls: 0 };
+  /** Options the potential was loaded with (the large-graph session is created from them). */
+  private readonly options: LoadOptions;
+  /** Pair count from which calls use the large-system graph (Infinity: never). */
+  private readonly largeMinPairs: number;
+  /** The large-system graph's session, created on the first call that needs it. */
+  private largeSession: Promise<ort.InferenceSession> | null = null;
   /** Serialises ONNX calls: the input buffers are shared, so two runs must not overlap. */
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(path: string, metadata: ModelMetadata, session: ort.InferenceSession, device: Device, options: LoadOptions, pool: SessionPool | null) {
     this.pool = pool;
+    this.options = options;
+    this.largeMinPairs = metadata.largeGraph ? (options.largeGraphMinPairs ?? metadata.largeGraph.minPairs) : Infinity;
     this.path = path;
     this.metadata = metadata;
     this.session = session;
@@ -204,6 +219,18 @@ export class Potential {
       statSync(onnxPath);
     } catch {
       throw new ModelError(`${onnxPath}: missing`, 'model-not-found');
+    }
+    const minPairs = options.largeGraphMinPairs;
+    if (minPairs !== undefined && !(minPairs >= 0)) {
+      throw new ArgumentError(`largeGraphMinPairs must be a non-negative number, got ${String(minPairs)}`, 'invalid-option');
+    }
+    if (metadata.largeGraph) {
+      const largePath = join(dir, metadata.largeGraph.file);
+      try {
+        statSync(largePath);
+      } catch {
+        throw new ModelError(`${largePath}: missing (model.json lists it as the large-system graph)`, 'model-not-found');
+      }
     }
     const { session, device } = await createModelSession(onnxPath, options);
     const workers = options.workers ?? 1;
@@ -326,6 +353,9 @@ export class Potential {
   async dispose(): Promise<void> {
     const s = this.session;
     this.session = null;
+    const large = this.largeSession;
+    this.largeSession = null;
+    if (large) await large.then((l) => l.release(), () => undefined);
     const pool = this.pool;
     this.pool = null;
     if (pool) await pool.close();
@@ -402,9 +432,26 @@ export class Potential {
     return job;
   }
 
-  private async runNow(inputs: SystemInput[], structures: Structure[], task: ModelTask, options: ComputeOptions): Promise<ComputeResult[]> {
+  /** The session for a call of `pairs` pairs: the large-system graph's from its threshold on. */
+  private async sessionFor(pairs: number): Promise<ort.InferenceSession> {
     const session = this.session;
     if (!session) throw new ModelError(`the potential for ${this.path} was disposed`, 'disposed');
+    if (pairs < this.largeMinPairs || !this.metadata.largeGraph) return session;
+    if (!this.largeSession) {
+      const path = join(this.path, this.metadata.largeGraph.file);
+      const opening = createModelSession(path, { ...this.options, device: this.device }, 'arena').then((m) => m.session);
+      this.largeSession = opening;
+      opening.catch(() => {
+        if (this.largeSession === opening) this.largeSession = null; // let a later call retry
+      });
+    }
+    return this.largeSession;
+  }
+
+  private async runNow(inputs: SystemInput[], structures: Structure[], task: ModelTask, options: ComputeOptions): Promise<ComputeResult[]> {
+    let pairs = 0;
+    for (const input of inputs) pairs += input.list.count;
+    const session = await this.sessionFor(pairs);
     return this.call(this.buffers, inputs, structures, task, options, async (feeds, fetches) => {
       const out = await session.run(feeds, fetches);
       const arrays: Record<string, OutputArray> = {};

@@ -322,67 +322,112 @@ def build_esen(
     x = g.op("Unsqueeze", [g.op("Gather", [b.c(b.w("sphere_embedding.weight")), Z], axis=0) + csd_node], axes=[1]) * e0c
     inter["x_initial"] = x
 
-    # ---- edge geometry (differentiable) --------------------------------------------------------
-    dist = g.op("Sqrt", [g.op("ReduceSum", [vec * vec], axes=[1], keepdims=1)])  # [E, 1]
-    ds = dist * (1.0 / hp.cutoff)
-    p = 5.0
-    a_, b_, c_ = -(p + 1) * (p + 2) / 2, p * (p + 2), -p * (p + 1) / 2
-    ds5 = ds * ds * ds * ds * ds
-    env = g.op("Where", [g.op("Less", [ds, b.c(1.0)]), ds5 * (ds * (ds * c_ + b_) + a_) + 1.0, b.c(0.0)])  # [E,1]
-    gauss_off = np.linspace(0.0, hp.cutoff, hp.num_distance_basis)
-    gcoeff = -0.5 / (2.0 * (gauss_off[1] - gauss_off[0])) ** 2
-    dd = dist - b.c(gauss_off[None, :])
-    gauss = g.op("Exp", [dd * dd * gcoeff])  # [E, nb]
+    # ---- edge chunks -----------------------------------------------------------------------------
+    # Contiguous ranges of centre atoms (and so of pairs). Each chunk of each layer is its own
+    # recomputation region, so only one chunk's edge-sized intermediates are alive at a time.
+    S = max(1, int(edge_chunks))
     Zs = g.op("Gather", [Z, neigh], axis=0)
     Zt = g.op("Gather", [Z, centre], axis=0)
-    x_edge = g.op(
-        "Concat",
-        [gauss, g.op("Gather", [b.c(b.w("source_embedding.weight")), Zs], axis=0), g.op("Gather", [b.c(b.w("target_embedding.weight")), Zt], axis=0)],
-        axis=1,
-    )
-    inter["edge_scalar_features"] = x_edge
+    chunks = []
+    if S > 1:
+        a_b = [zero_i] + [g.op("Div", [n_atoms * b.i(k), b.i(S)]) for k in range(1, S)] + [n_atoms]
+        o_b = [g.op("Gather", [offsets, a_], axis=0) for a_ in a_b]
+        for k in range(S):
+            a0, a1, o0, o1 = a_b[k], a_b[k + 1], o_b[k], o_b[k + 1]
+            dim = f"E_{k}"
+            Pk = g.op("SliceDyn", [P, a0, a1], dim=f"N_{k}")
+            Pk = g.op("Where", [g.op("Less", [Pk, n_edges]), Pk - o0, o1 - o0])
+            ck = g.op("SliceDyn", [centre, o0, o1], dim=dim) - a0
+            # Each chunk builds its pairs' geometry (radial features, Wigner blocks) from its own slice
+            # of edge_vec inside every region that needs it: the gradient that leaves a chunk is then
+            # [E_k, 3] instead of the [E_k, nb + 2C] and 2 x [E_k, nL, nM] cotangents of full-size
+            # geometry tensors, which were held for every chunk until the last one was done.
+            vec_k = g.op("SliceDyn", [vec, o0, o1], dim=dim, group=("vec",), index=k, count=S)
+            zs_k = g.op("SliceDyn", [Zs, o0, o1], dim=dim)
+            zt_k = g.op("SliceDyn", [Zt, o0, o1], dim=dim)
+            lay = system_layout(o0, o1, dim) if moe else None
+            chunks.append({"a0": a0, "a1": a1, "o0": o0, "o1": o1, "P": Pk, "centre": ck, "vec": vec_k, "zs": zs_k,
+                           "zt": zt_k, "lay": lay, "dim": dim})
 
-    # ---- Wigner matrices from edge_vec -----------------------------------------------------------
+    # ---- edge geometry (differentiable) --------------------------------------------------------
     from equiforce import so3
 
     J = [b.w(f"Jd_{l}") for l in range(L + 1)]
     Cs = so3.coupling_matrices(J)
-    u = vec / dist
-    ux, uy, uz = (b.sl(u, 1, k, k + 1) for k in range(3))  # [E,1] each
-    s = g.op("Where", [g.op("Less", [uy, b.c(0.0)]), b.c(-1.0), b.c(1.0)])
-    dn = s * uy + 1.0
-    xx, zz, xz = ux * ux / dn, uz * uz / dn, ux * uz / dn
-    R_entries = [
-        1.0 - xx, -(s * ux), -xz,
-        ux, s * (1.0 - (xx + zz)), uz,
-        -(s * xz), -uz, s * (1.0 - zz),
-    ]
-    R = b.reshape(g.op("Concat", R_entries, axis=1), [0, 3, 3])
-    blocks = [g.op("ExpandLike", [b.c(np.ones((1, 1, 1))), b.reshape(dn, [0, 1, 1])]), R]
-    for l in range(2, L + 1):
-        prev = blocks[-1]
-        n = 2 * l - 1
-        kron = b.reshape(b.reshape(R, [0, 3, 1, 3, 1]) * b.reshape(prev, [0, 1, n, 1, n]), [0, 3 * n, 3 * n])
-        blocks.append(b.c(Cs[l].T) @ kron @ b.c(Cs[l]))
-    rows = [g.op("Pad", [blk], axis=2, before=l * l, after=nL - (l + 1) ** 2) for l, blk in enumerate(blocks)]
-    D = g.op("Concat", rows, axis=1)  # [E, nL, nL] block-diagonal, l-major
     m_off = [0]
     for m in range(0, M + 1):
         m_off.append(m_off[-1] + (L + 1 if m == 0 else 2 * (L - m + 1)))
     sel = np.zeros((nM, nL))
     for r, (l, m) in enumerate(coefs):
         sel[r, l * l + l + m] = 1.0
-    env3 = b.reshape(env, [0, 1, 1])
-    # the m-major Wigner matrix [E, nM, nL] and its envelope-weighted transpose [E, nL, nM]. All m blocks
-    # are rotated by one MatMul and sliced afterwards: ORT runs a batched MatMul as one small GEMM per
-    # batch entry, whose fixed cost dominates at these sizes, so one 9-row GEMM per (edge, half) beats
-    # one per m block (measured: 5.5 against 7.0 ms for 4,536 edges, C = 32, slices included)
-    Wig = b.c(sel) @ D
-    WinvEnv = g.op("Transpose", [Wig], perm=[0, 2, 1]) * env3  # [E, nL, nM]
+    gauss_off = np.linspace(0.0, hp.cutoff, hp.num_distance_basis)
+    gcoeff = -0.5 / (2.0 * (gauss_off[1] - gauss_off[0])) ** 2
+
+    def edge_geometry(v: T, zs: T, zt: T):
+        """Radial features x_edge [E, nb + 2C], the m-major Wigner matrix Wig [E, nM, nL], its
+        envelope-weighted transpose WinvEnv [E, nL, nM] and the envelope [E, 1, 1] of the pairs ``v``."""
+        dist = g.op("Sqrt", [g.op("ReduceSum", [v * v], axes=[1], keepdims=1)])  # [E, 1]
+        ds = dist * (1.0 / hp.cutoff)
+        p = 5.0
+        a_, b_, c_ = -(p + 1) * (p + 2) / 2, p * (p + 2), -p * (p + 1) / 2
+        ds5 = ds * ds * ds * ds * ds
+        env = g.op("Where", [g.op("Less", [ds, b.c(1.0)]), ds5 * (ds * (ds * c_ + b_) + a_) + 1.0, b.c(0.0)])  # [E,1]
+        dd = dist - b.c(gauss_off[None, :])
+        gauss = g.op("Exp", [dd * dd * gcoeff])  # [E, nb]
+        x_edge = g.op(
+            "Concat",
+            [gauss, g.op("Gather", [b.c(b.w("source_embedding.weight")), zs], axis=0),
+             g.op("Gather", [b.c(b.w("target_embedding.weight")), zt], axis=0)],
+            axis=1,
+        )
+        # Wigner matrices from the unit vectors
+        u = v / dist
+        ux, uy, uz = (b.sl(u, 1, k, k + 1) for k in range(3))  # [E,1] each
+        s = g.op("Where", [g.op("Less", [uy, b.c(0.0)]), b.c(-1.0), b.c(1.0)])
+        dn = s * uy + 1.0
+        xx, zz, xz = ux * ux / dn, uz * uz / dn, ux * uz / dn
+        R_entries = [
+            1.0 - xx, -(s * ux), -xz,
+            ux, s * (1.0 - (xx + zz)), uz,
+            -(s * xz), -uz, s * (1.0 - zz),
+        ]
+        R = b.reshape(g.op("Concat", R_entries, axis=1), [0, 3, 3])
+        blocks = [g.op("ExpandLike", [b.c(np.ones((1, 1, 1))), b.reshape(dn, [0, 1, 1])]), R]
+        for l in range(2, L + 1):
+            prev = blocks[-1]
+            n = 2 * l - 1
+            kron = b.reshape(b.reshape(R, [0, 3, 1, 3, 1]) * b.reshape(prev, [0, 1, n, 1, n]), [0, 3 * n, 3 * n])
+            blocks.append(b.c(Cs[l].T) @ kron @ b.c(Cs[l]))
+        rows = [g.op("Pad", [blk], axis=2, before=l * l, after=nL - (l + 1) ** 2) for l, blk in enumerate(blocks)]
+        D = g.op("Concat", rows, axis=1)  # [E, nL, nL] block-diagonal, l-major
+        env3 = b.reshape(env, [0, 1, 1])
+        # All m blocks are rotated by one MatMul and sliced afterwards: ORT runs a batched MatMul as one
+        # small GEMM per batch entry, whose fixed cost dominates at these sizes, so one 9-row GEMM per
+        # (edge, half) beats one per m block (measured: 5.5 against 7.0 ms for 4,536 edges, C = 32,
+        # slices included)
+        Wig = b.c(sel) @ D
+        WinvEnv = g.op("Transpose", [Wig], perm=[0, 2, 1]) * env3  # [E, nL, nM]
+        return x_edge, Wig, WinvEnv, env3
+
+    def edge_degree_messages(x_edge: T, Wig: T, env3: T) -> T:
+        """The edge degree embedding's per-pair contributions [E, nL, C] (before the 1/5 scale)."""
+        rad = b.reshape(b.radial_mlp(x_edge, "edge_degree_embedding.rad_func.net"), [0, L + 1, C])
+        return g.op("Transpose", [b.sl(Wig, 1, 0, m_off[1])], perm=[0, 2, 1]) * env3 @ rad
 
     # ---- edge degree embedding -------------------------------------------------------------------
-    rad = b.reshape(b.radial_mlp(x_edge, "edge_degree_embedding.rad_func.net"), [0, L + 1, C])
-    x = x + sum_by_centre(g.op("Transpose", [b.sl(Wig, 1, 0, m_off[1])], perm=[0, 2, 1]) * env3 @ rad) * (1.0 / 5.0)
+    if not chunks:
+        x_edge, Wig, WinvEnv, env3 = edge_geometry(vec, Zs, Zt)
+        inter["edge_scalar_features"] = x_edge
+        x = x + sum_by_centre(edge_degree_messages(x_edge, Wig, env3)) * (1.0 / 5.0)
+    else:
+        outs = []
+        for ch in chunks:
+            def chunk_degree(vec_k: T, ch=ch) -> T:
+                x_edge_k, Wig_k, _, env3_k = edge_geometry(vec_k, ch["zs"], ch["zt"])
+                return g.op("SegSum", [edge_degree_messages(x_edge_k, Wig_k, env3_k), ch["P"], ch["centre"]])
+
+            outs.append(g.checkpoint(chunk_degree, [ch["vec"]]) if recompute else chunk_degree(ch["vec"]))
+        x = x + g.op("Concat", outs, axis=0, bounds=a_b) * (1.0 / 5.0)
     inter["x_after_edge_degree_embedding"] = x
 
     # ---- helpers for node-wise layers ----------------------------------------------------------------
@@ -521,27 +566,6 @@ def build_esen(
     # ---- message-passing blocks ------------------------------------------------------------------------
     sys_row = g.op("Unsqueeze", [csd_node], axes=[1]) * e0c  # [N, nL, C]
 
-    # Edge chunks: contiguous ranges of centre atoms (and so of pairs). Each chunk of each layer is
-    # its own recomputation region, so only one chunk's edge-sized intermediates are alive at a time.
-    S = max(1, int(edge_chunks))
-    chunks = []
-    if S > 1:
-        a_b = [zero_i] + [g.op("Div", [n_atoms * b.i(k), b.i(S)]) for k in range(1, S)] + [n_atoms]
-        o_b = [g.op("Gather", [offsets, a_], axis=0) for a_ in a_b]
-        for k in range(S):
-            a0, a1, o0, o1 = a_b[k], a_b[k + 1], o_b[k], o_b[k + 1]
-            dim = f"E_{k}"
-            Pk = g.op("SliceDyn", [P, a0, a1], dim=f"N_{k}")
-            Pk = g.op("Where", [g.op("Less", [Pk, n_edges]), Pk - o0, o1 - o0])
-            ck = g.op("SliceDyn", [centre, o0, o1], dim=dim) - a0
-            shared = [
-                g.op("SliceDyn", [t, o0, o1], dim=dim, group=("shared", j), index=k, count=S)
-                for j, t in enumerate([x_edge, WinvEnv, Wig])
-            ]
-            lay = system_layout(o0, o1, dim) if moe else None
-            chunks.append({"a0": a0, "a1": a1, "o0": o0, "o1": o1, "P": Pk, "centre": ck, "shared": shared, "lay": lay,
-                           "dim": dim})
-
     def make_layer(i: int):
         pre = f"blocks.{i}"
         use_moe = moe and i in moe_layers
@@ -577,15 +601,16 @@ def build_esen(
             group = ("msg", i, len(g.nodes))  # unique per (re)computation of this layer
             group_x = ("xn", i, len(g.nodes))
             for k, ch in enumerate(chunks):
-                def chunk(nbr_k: T, xn_k: T, *shared: T, ch=ch) -> T:
+                def chunk(nbr_k: T, xn_k: T, vec_k: T, ch=ch) -> T:
                     ctx["lay"] = ch["lay"]
                     cen = g.op("Gather", [xn_k, ch["centre"], ch["P"]], axis=0, adj="seg")  # [E_k, nL, C]
                     msg_k = g.op("Concat", [g.op("Unsqueeze", [nbr_k], axes=[1]), g.op("Unsqueeze", [cen], axes=[1])], axis=1)
-                    return g.op("SegSum", [edge_messages(msg_k, *shared), ch["P"], ch["centre"]])
+                    x_edge_k, Wig_k, WinvEnv_k, _ = edge_geometry(vec_k, ch["zs"], ch["zt"])
+                    return g.op("SegSum", [edge_messages(msg_k, x_edge_k, WinvEnv_k, Wig_k), ch["P"], ch["centre"]])
 
                 nbr_k = g.op("SliceDyn", [nbr, ch["o0"], ch["o1"]], dim=ch["dim"], group=group, index=k, count=S)
                 xn_k = g.op("SliceDyn", [xn, ch["a0"], ch["a1"]], dim=f"N_{k}", group=group_x, index=k, count=S)
-                args = [nbr_k, xn_k, *ch["shared"]]
+                args = [nbr_k, xn_k, ch["vec"]]
                 outs.append(g.checkpoint(chunk, args) if recompute else chunk(*args))
             # the chunks' row bounds are known: their gradients are sliced without asking for the
             # chunk outputs' shapes (which would keep the recomputation's forward alive)
