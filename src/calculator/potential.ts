@@ -53,6 +53,12 @@ export interface LoadOptions extends RuntimeOptions {
    * uses it, 0 always. Ignored for models without one. Its session is created on first use.
    */
   readonly largeGraphMinPairs?: number;
+  /**
+   * Receives one-line notices about slow one-time work the potential does on its own, such as
+   * creating the large-system graph's session (tens of seconds on a small CPU), so that a command-line
+   * tool can tell its user why the first large call takes long. Default: none.
+   */
+  readonly onNotice?: (message: string) => void;
 }
 
 /** Edge-feature bytes per batched CPU call under `pairsPerBatchCall: 'auto'` (about one core's L2 cache). */
@@ -439,7 +445,13 @@ export class Potential {
     if (pairs < this.largeMinPairs || !this.metadata.largeGraph) return session;
     if (!this.largeSession) {
       const path = join(this.path, this.metadata.largeGraph.file);
-      const opening = createModelSession(path, { ...this.options, device: this.device }, 'arena').then((m) => m.session);
+      const notice = this.options.onNotice;
+      const started = performance.now();
+      notice?.(`${pairs} neighbour pairs: preparing the large-system graph ${this.metadata.largeGraph.file} (once per potential; can take a minute)`);
+      const opening = createModelSession(path, { ...this.options, device: this.device }, 'arena').then((m) => {
+        notice?.(`large-system graph ready after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+        return m.session;
+      });
       this.largeSession = opening;
       opening.catch(() => {
         if (this.largeSession === opening) this.largeSession = null; // let a later call retry

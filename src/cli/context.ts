@@ -62,6 +62,7 @@ export async function modelAndTask(args: ParsedArgs, structure: Structure, ctx: 
     model: args.options.model as string | undefined,
     device: args.options.device as 'cpu' | 'cuda',
     threads: args.options.threads as number | undefined,
+    onNotice: ctx.err,
   });
   try {
     const choice = chooseTask(potential, structure, args.options.task as string | undefined);

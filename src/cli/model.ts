@@ -24,6 +24,8 @@ export interface ModelChoice {
   readonly device?: Device;
   /** Intra-op threads for ONNX Runtime. */
   readonly threads?: number;
+  /** Where to say what slow one-time work the potential is doing (see `LoadOptions.onNotice` of the calculator). */
+  readonly onNotice?: (message: string) => void;
 }
 
 /**
@@ -38,7 +40,11 @@ export async function loadModel(choice: ModelChoice): Promise<Potential> {
       'model-not-found',
     );
   }
-  return Potential.load(dir, { device: choice.device ?? 'cpu', ...(choice.threads ? { threads: choice.threads } : {}) });
+  return Potential.load(dir, {
+    device: choice.device ?? 'cpu',
+    ...(choice.threads ? { threads: choice.threads } : {}),
+    ...(choice.onNotice ? { onNotice: choice.onNotice } : {}),
+  });
 }
 
 /** A chosen task and why. */

@@ -26,9 +26,10 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 let usual: Potential;
 let large: Potential;
+const notices: string[] = [];
 beforeAll(async () => {
-  usual = await Potential.load(F64, { threads: 1, largeGraphMinPairs: Infinity });
-  large = await Potential.load(F64, { threads: 1, largeGraphMinPairs: 0 });
+  usual = await Potential.load(F64, { threads: 1, largeGraphMinPairs: Infinity, onNotice: (m) => notices.push(`usual: ${m}`) });
+  large = await Potential.load(F64, { threads: 1, largeGraphMinPairs: 0, onNotice: (m) => notices.push(m) });
 });
 afterAll(async () => {
   await usual.dispose();
@@ -55,6 +56,10 @@ describe('large-system graph', () => {
       expect(maxDiff(a.atomEnergies!, b.atomEnergies!)).toBeLessThan(1e-10);
       expect(maxDiff(a.embeddings!.equivariant!.data, b.embeddings!.equivariant!.data)).toBeLessThan(1e-10);
     }
+    // the one-time session creation was announced, once, and only by the potential that used it
+    expect(notices).toHaveLength(2);
+    expect(notices[0]).toMatch(/preparing the large-system graph model\.large\.onnx/);
+    expect(notices[1]).toMatch(/large-system graph ready after [0-9.]+ s/);
   });
 
   it('batches on the large graph equal single calls on the default one', async () => {
