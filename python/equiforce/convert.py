@@ -104,15 +104,20 @@ def write_large_graph(sd: dict, hp, out_dir: str, dtype: str, chunks: int, *, so
     chunks of centre atoms (same contract, same numbers to rounding), for large systems, where it
     keeps the peak memory near the size of the pair features instead of several times it. Returns
     the ``large_graph`` entry of model.json."""
+    _write_graph(sd, hp, os.path.join(out_dir, LARGE_GRAPH_FILE), dtype, recompute=True, edge_chunks=chunks,
+                 doc=f"equiforce eSEN/UMA export of {source} ({chunks} edge chunks)")
+    return {"file": LARGE_GRAPH_FILE, "edge_chunks": chunks, "min_pairs": min_pairs}
+
+
+def _write_graph(sd: dict, hp, path: str, dtype: str, *, recompute: bool, edge_chunks: int, doc: str) -> None:
+    """Builds the graph of ``sd`` and saves it as ONNX at ``path``."""
     import onnx
 
     from equiforce.onnx.emit import to_onnx
     from equiforce.onnx.esen import build_esen
 
-    g, _ = build_esen(sd, hp, recompute=True, edge_chunks=chunks)
-    onnx.save(to_onnx(g, dtype, doc=f"equiforce eSEN/UMA export of {source} ({chunks} edge chunks)"),
-              os.path.join(out_dir, LARGE_GRAPH_FILE))
-    return {"file": LARGE_GRAPH_FILE, "edge_chunks": chunks, "min_pairs": min_pairs}
+    g, _ = build_esen(sd, hp, recompute=recompute, edge_chunks=edge_chunks)
+    onnx.save(to_onnx(g, dtype, doc=doc), path)
 
 
 def convert(
@@ -133,18 +138,17 @@ def convert(
 ) -> dict:
     """Builds and writes model.onnx + model.json; returns the model.json dict. ``large_graph_chunks`` > 1
     also writes the edge-chunked graph for large systems (see :func:`write_large_graph`)."""
-    import onnx
-
-    from equiforce.onnx.emit import to_onnx
-    from equiforce.onnx.esen import EsenHyper, build_esen
+    from equiforce.onnx.esen import EsenHyper
 
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
     hp = EsenHyper.from_backbone_kwargs(backbone_kwargs, model_id)
-    g, _ = build_esen(sd, hp, recompute=recompute, edge_chunks=edge_chunks)
-    model = to_onnx(g, dtype, doc=f"equiforce eSEN/UMA export of {source}")
     os.makedirs(out_dir, exist_ok=True)
-    onnx.save(model, os.path.join(out_dir, "model.onnx"))
+    _write_graph(sd, hp, os.path.join(out_dir, "model.onnx"), dtype, recompute=recompute, edge_chunks=edge_chunks,
+                 doc=f"equiforce eSEN/UMA export of {source}")
+    # the large-system graph only where the default graph is the unchunked, recomputing one
+    large = (write_large_graph(sd, hp, out_dir, dtype, large_graph_chunks, source=source)
+             if large_graph_chunks > 1 and edge_chunks == 1 and recompute else None)
     normalizers = normalizers or {}
     references = references or {}
     n_coef = (hp.lmax + 1) ** 2
@@ -180,8 +184,7 @@ def convert(
         "embedding": {"shape": [n_coef, hp.sphere_channels], "basis": "l-major real spherical harmonics (e3nn), polar axis y"},
         "dtype": dtype,
         "graph": {"opset": 13, "recompute_layers_in_backward": recompute, "edge_chunks": edge_chunks},
-        **({"large_graph": write_large_graph(sd, hp, out_dir, dtype, large_graph_chunks, source=source)}
-           if large_graph_chunks > 1 and edge_chunks == 1 else {}),
+        **({"large_graph": large} if large else {}),
         "inputs": [{**i, "dtype": dtype if i["dtype"] == "float" else i["dtype"]} for i in INPUTS],
         "outputs": [{**o, "dtype": dtype} for o in _outputs(n_coef, hp.sphere_channels)],
         "provenance": {
@@ -250,7 +253,7 @@ def main(argv: Optional[list] = None) -> int:
     meta = convert(
         sd, kw, args.out, dtype=args.dtype, model_id=model_id, normalizers=normalizers, references=references,
         source=source, source_sha256=digest, name=args.name, recompute=not args.no_recompute,
-        edge_chunks=args.edge_chunks, large_graph_chunks=args.large_graph_chunks if not args.no_recompute else 0,
+        edge_chunks=args.edge_chunks, large_graph_chunks=args.large_graph_chunks,
     )
     print(f"wrote {args.out}/model.onnx and model.json ({meta['architecture']['backbone']}, {args.dtype})")
     return 0

@@ -140,6 +140,12 @@ def trained_ranges(graphs: list) -> dict:
     return {"charge_range": [min(charges), max(charges)], "spin_range": [max(1, min(spins)), max(spins)]}
 
 
+def load_averaged_weights(model, checkpoint: dict) -> None:
+    """Loads a run checkpoint's EMA weights (its raw weights when it kept no EMA) into ``model``."""
+    model.load_state_dict(checkpoint["ema"] if checkpoint.get("ema") is not None else checkpoint["model"])
+    model.backbone.refresh_couplings()
+
+
 def export_state_dict(model, kwargs: dict) -> dict:
     """The converter's float64 state dict (fairchem key names) of a trained model."""
     from .checkpoint import normalize_state_dict
@@ -294,8 +300,7 @@ def train(args, group: Group = Group()) -> Optional[dict]:
     step, epoch, elapsed, plateau_factor, best_val = 0, 0, 0.0, 1.0, float("inf")
     rng = np.random.default_rng(args.seed + 1)
     if init:
-        model.load_state_dict(init["ema"] if init.get("ema") is not None else init["model"])
-        model.backbone.refresh_couplings()
+        load_averaged_weights(model, init)
         if ema is not None:
             ema = EMA(model, args.ema)
         print(f"initialised from {args.init_from} ({'EMA' if init.get('ema') is not None else 'raw'} weights, "

@@ -16,7 +16,7 @@ import torch  # noqa: E402
 
 from equiforce.convert import DEFAULT_LARGE_GRAPH_CHUNKS, write_large_graph  # noqa: E402
 from equiforce.onnx.esen import EsenHyper  # noqa: E402
-from equiforce.train import backbone_kwargs, build_model, export_state_dict  # noqa: E402
+from equiforce.train import backbone_kwargs, build_model, export_state_dict, load_averaged_weights  # noqa: E402
 
 
 def main() -> int:
@@ -28,8 +28,7 @@ def main() -> int:
     ck = torch.load(args.checkpoint)
     kwargs = backbone_kwargs(SimpleNamespace(**ck["args"]))
     model = build_model(kwargs, 0)
-    model.load_state_dict(ck["ema"] if ck.get("ema") is not None else ck["model"])
-    model.backbone.refresh_couplings()
+    load_averaged_weights(model, ck)
     sd = export_state_dict(model, kwargs)
     hp = EsenHyper.from_backbone_kwargs(kwargs, None)
     for d in (args.model_dir, os.path.join(args.model_dir, "float64")):

@@ -227,7 +227,10 @@ export function parseModelMetadata(json: unknown, file: string): ModelMetadata {
     if (typeof lg !== 'object' || lg === null || typeof lg.file !== 'string' || !/^[\w.-]+\.onnx$/.test(lg.file)) {
       fail(file, 'field "large_graph" must be {file: "<name>.onnx" in the model folder, edge_chunks, min_pairs}');
     }
-    largeGraph = { file: lg.file as string, edgeChunks: int(lg, 'edge_chunks', file, 'large_graph.'), minPairs: int(lg, 'min_pairs', file, 'large_graph.') };
+    const edgeChunks = int(lg, 'edge_chunks', file, 'large_graph.');
+    const minPairs = int(lg, 'min_pairs', file, 'large_graph.');
+    if (edgeChunks < 1 || minPairs < 0) fail(file, `field "large_graph" needs edge_chunks >= 1 and min_pairs >= 0, got ${edgeChunks} and ${minPairs}`);
+    largeGraph = { file: lg.file as string, edgeChunks, minPairs };
   }
 
   return {

@@ -91,6 +91,8 @@ describe('large-system graph', () => {
       const meta = JSON.parse(readFileSync(join(F64, 'model.json'), 'utf8')) as Record<string, unknown>;
       writeFileSync(join(dir, 'model.json'), JSON.stringify({ ...meta, large_graph: { file: '../elsewhere.onnx', edge_chunks: 8, min_pairs: 1 } }));
       await expect(Potential.load(dir)).rejects.toThrow(/large_graph/);
+      writeFileSync(join(dir, 'model.json'), JSON.stringify({ ...meta, large_graph: { file: 'model.large.onnx', edge_chunks: 0, min_pairs: 1 } }));
+      await expect(Potential.load(dir)).rejects.toThrow(/edge_chunks >= 1/);
       const { large_graph: _dropped, ...without } = meta;
       writeFileSync(join(dir, 'model.json'), JSON.stringify(without));
       const p = await Potential.load(dir, { largeGraphMinPairs: 0 });
