@@ -380,7 +380,9 @@ async function parent(): Promise<void> {
             }
           }
           const repeats = repeatsFor(est);
-          const timeout = Math.max(120, est * (repeats + 1) * 3 + 60);
+          // No smaller size measured before (e.g. EQUIFORCE_BENCH_SIZES=1008 alone): no estimate, so
+          // allow each call the per-call limit instead of failing a slow but legitimate case.
+          const timeout = prev ? Math.max(120, est * (repeats + 1) * 3 + 60) : MAX_CALL_S * (repeats + 1) + 60;
           const r = engine === 'onnx'
             ? nodeChild(['onnx', modelDir, String(size), String(threads), String(repeats), defaultGraphOnly(preset) ? 'default' : 'auto'], timeout)
             : runChild(PYTHON, ['bench/model_torch.py', 'port', '--weights', weights, '--data', sysDir, '--threads', String(threads), '--repeats', String(repeats)], timeout);

@@ -313,7 +313,7 @@ async function main(): Promise<void> {
   const meta = {
     date: started.toISOString(), node: process.version, cpu: cpus()[0]?.model, cores: cpus().length,
     loadAverageAtStart: load0, loadAverageAtEnd: loadavg(), cutoffA: CUTOFF, skinA: SKIN,
-    note: 'Single thread except the "1 vs 2 threads" table. The machine (2 cores) was shared with other jobs during the run; wall-clock times include that contention.',
+    note: 'Single thread except the "1 vs 2 threads" table. Wall-clock times include whatever else ran on the machine (2 cores) meanwhile: see the load averages.',
   };
   writeJson(join(here, 'results', 'neighbors.json'), { meta, rows, threadRows, firstCall });
 
@@ -333,7 +333,7 @@ async function main(): Promise<void> {
     '',
     `## Verlet skin list (cutoff ${CUTOFF} Å, skin ${SKIN} Å)`,
     '',
-    "Refresh = every atom moved up to 0.05 Å per coordinate from the last build. Pairs cross the cutoff on every such step (measured on the random box: 40,566 directed pairs at ±0.05 Å and 4,168 at ±0.005 Å per coordinate at 32,000 atoms; still 64 at 500 atoms and ±0.005 Å), so a kept set unchanged between steps is rare and a refresh must rewrite every column of the compacted list (i, j, S, D, d, reverse: about 56 bytes per kept pair) besides re-evaluating every stored pair; the rebuild writes about the same per stored pair plus the search. Both are memory-bound here, which puts the ratio near 20-25 % (15-18 % for FCC at 256,000 atoms, where the rebuild's scattered reads cost more).",
+    "Refresh = every atom moved up to 0.05 Å per coordinate from the last build. Pairs cross the cutoff on every such step (measured on the random box: 40,566 directed pairs at ±0.05 Å and 4,168 at ±0.005 Å per coordinate at 32,000 atoms; still 64 at 500 atoms and ±0.005 Å), so a kept set unchanged between steps is rare and a refresh must rewrite every column of the compacted list (i, j, S, D, d, reverse: about 56 bytes per kept pair) besides re-evaluating every stored pair; the rebuild writes about the same per stored pair plus the search. Both are memory-bound here, which puts the ratio near 20-25 % on this machine (measured 15-25 % over sessions 2-5, lowest for FCC at 256,000 atoms, where the rebuild's scattered reads cost more).",
     '',
     markdownTable(
       ['system', 'rebuild ms', 'refresh ms', 'refresh / rebuild', 'rebuild CPU ms', 'refresh CPU ms', 'refresh / rebuild (CPU)'],
