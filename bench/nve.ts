@@ -3,11 +3,13 @@
  * (cyclohexylamine, a test-split molecule of the shipped model's data) and on 108-atom fcc Cu,
  * reporting the drift of the total energy per atom.
  *
- *   npx tsx bench/nve.ts [modelDir] [--ps 10] [--dt 0.5] [--system molecule|cu|both] [--threads 1] [--max-minutes M] [--resume]
+ *   npx tsx bench/nve.ts [modelDir] [--ps 10] [--dt 0.5] [--system molecule|cu|both] [--threads 1] [--max-minutes M] [--resume] [--out DIR]
  *
  * Default model: models/equiforce-small/float64 (the issue asks for the float64 model). The run
  * writes bench/results/nve.json and bench/results/nve.md (rows of earlier runs of other systems
- * are kept, so the two systems can run in separate processes, e.g. one per core).
+ * are kept, so the two systems can run in separate processes, e.g. one per core). `--out DIR` writes the
+ * results and the resumable state there instead (to try a candidate model without touching the shipped
+ * model's figures).
  *
  * Long runs are resumable: every couple of minutes and at the end the run saves its state
  * (positions, velocities, step, the energy series) to bench/results/nve-state/<system>.json;
@@ -41,6 +43,7 @@ const { values, positionals } = parseArgs({
     every: { type: 'string', default: '10' },
     'max-minutes': { type: 'string', default: '0' },
     resume: { type: 'boolean', default: false },
+    out: { type: 'string' },
   },
 });
 const MODEL = resolve(positionals[0] ?? 'models/equiforce-small/float64');
@@ -49,7 +52,7 @@ const DT = Number(values.dt);
 const EVERY = Number(values.every);
 /** Wall-clock limit per system, minutes (0 = none): the run stops there and reports the length it reached. */
 const MAX_MINUTES = Number(values['max-minutes']);
-const OUT = join(import.meta.dirname, 'results');
+const OUT = values.out !== undefined ? resolve(values.out) : join(import.meta.dirname, 'results');
 const STATE_DIR = join(OUT, 'nve-state');
 /** Seconds between state saves. */
 const SAVE_EVERY_S = 120;
