@@ -82,6 +82,10 @@ export class VerletNeighborList {
   private shiftCode: Uint16Array | null = null;
   private shiftTable = new Int32Array(48);
   private shiftVectors = new Float64Array(48);
+  /** Per stored pair: lower bound of (build distance − cutoff) in units of skin/255 (see indexSegments). */
+  private shellClass!: Uint8Array;
+  /** Most pairs in one segment of the skin list. */
+  private maxSegment = 1;
 
   /**
    * Build the list for `system` (positions, cell, pbc as for {@link neighborList}).
@@ -135,6 +139,7 @@ export class VerletNeighborList {
     const limit2 = (this.skin / 2) ** 2;
     const ref = this.refPositions;
     let moved = false;
+    let max2 = 0;
     for (let k = 0; k < this.n; k++) {
       const dx = positions[3 * k] - ref[3 * k];
       const dy = positions[3 * k + 1] - ref[3 * k + 1];
@@ -144,12 +149,13 @@ export class VerletNeighborList {
         moved = true; // also catches NaN, which the rebuild then reports
         break;
       }
+      if (d2 > max2) max2 = d2;
     }
     if (moved || cellChanged) {
       this.rebuild(Float64Array.from(positions), newCell);
     } else {
       this.refreshCount++;
-      this.current = this.compact(positions, this.refCell);
+      this.current = this.compact(positions, this.refCell, Math.sqrt(max2));
     }
     return this.current;
   }
@@ -165,7 +171,7 @@ export class VerletNeighborList {
     this.refPositions = positions;
     this.refCell = Float64Array.from(cell);
     this.rebuildCount++;
-    this.current = this.compact(positions, this.refCell);
+    this.current = this.compact(positions, this.refCell, 0);
   }
 
   /**
@@ -201,6 +207,25 @@ export class VerletNeighborList {
     this.segFirst = first;
     this.segId = id;
     this.segEnd = end;
+    // Shell class per pair: how far beyond the cutoff it was at the build, in 1/255 of the skin
+    // (rounded down, so a lower bound). A refresh skips a pair whose bound exceeds twice the
+    // largest displacement since the build: it cannot have come within the cutoff.
+    const shell = new Uint8Array(this.skinScratch.int32('shellClass', Math.max(1, (m + 3) >> 2)).buffer, 0, m);
+    const dist = L.distances, cutoff = this.cutoff, perSkin = this.skin > 0 ? 255 / this.skin : 0;
+    for (let p = 0; p < m; p++) {
+      const q = Math.floor((dist[p] - cutoff) * perSkin);
+      shell[p] = q < 0 ? 0 : q > 255 ? 255 : q;
+    }
+    this.shellClass = shell;
+    let longest = 1;
+    for (let i = 0; i < n; i++) {
+      let start = off[i];
+      for (let gg = first[i]; gg < first[i + 1]; gg++) {
+        if (end[gg] - start > longest) longest = end[gg] - start;
+        start = end[gg];
+      }
+    }
+    this.maxSegment = longest;
     // Shift code: mixed radix over the shifts' bounding box, when it has at most 2^16 entries
     // (always, unless atoms lie very far outside the cell or the cutoff spans many cells).
     let lo0 = 0, lo1 = 0, lo2 = 0, hi0 = 0, hi1 = 0, hi2 = 0;
@@ -247,7 +272,7 @@ export class VerletNeighborList {
    * always written, k advances only for kept pairs), including the centre and the reverse
    * segment key, so the second pass reads one sequential column instead of gathering.
    */
-  private compact(positions: ArrayLike<number>, cell: Float64Array): NeighborList {
+  private compact(positions: ArrayLike<number>, cell: Float64Array, maxDisplacement: number): NeighborList {
     const { list: L, neighborSorted, segmentCount, segmentsPerAtom: nSt } = this.skin_;
     const n = this.n;
     const m = L.count;
@@ -272,6 +297,11 @@ export class VerletNeighborList {
       ps[3 * s] = +positions[3 * i]; ps[3 * s + 1] = +positions[3 * i + 1]; ps[3 * s + 2] = +positions[3 * i + 2];
     }
     const code = this.shiftCode;
+    // Pairs of shell class above `skip` are at least cutoff + 2 × maxDisplacement apart now (the
+    // margin absorbs rounding; both directions of a pair share the class, so they stay mirrored).
+    const shell = this.shellClass;
+    const cand = this.scratch.int32('candidates', this.maxSegment);
+    const skip = this.skin > 0 ? Math.ceil(((2 * maxDisplacement + 1e-9 * (this.cutoff + this.skin)) * 255) / this.skin) : 256;
     let k = 0;
     let p = 0;
     for (let i = 0; i < n; i++) {
@@ -286,7 +316,11 @@ export class VerletNeighborList {
         const e = segEnd[g];
         if (code !== null) {
           const shTab = this.shiftTable, vTab = this.shiftVectors;
-          for (; p < e; p++) {
+          // Candidates first (branch-free), so the skip costs no mispredicted branches.
+          let t = 0;
+          for (; p < e; p++) { cand[t] = p; t += +(shell[p] <= skip); }
+          for (let u = 0; u < t; u++) {
+            const p = cand[u];
             const b = neighborSorted[p];
             const c = 3 * code[p];
             const dx = ps[3 * b] - xi + vTab[c];
@@ -303,7 +337,10 @@ export class VerletNeighborList {
             k += +(d2 < cut2);
           }
         } else {
-          for (; p < e; p++) {
+          let t = 0;
+          for (; p < e; p++) { cand[t] = p; t += +(shell[p] <= skip); }
+          for (let u = 0; u < t; u++) {
+            const p = cand[u];
             const b = neighborSorted[p];
             const sx = sSh[3 * p], sy = sSh[3 * p + 1], sz = sSh[3 * p + 2];
             const dx = ps[3 * b] - xi + (sx * c0 + sy * c3 + sz * c6);

@@ -64,6 +64,38 @@ describe('VerletNeighborList', () => {
     );
   });
 
+  it('keeps pairs that enter the cutoff from the edge of the skin, along a trajectory of refreshes', () => {
+    // A refresh skips stored pairs that were further than cutoff + 2 × (largest displacement since
+    // the build) apart; pairs from the outer shell that do come within the cutoff must still appear.
+    const cutoff = 3, skin = 1;
+    // Two atoms at cutoff + 0.9 skin, approaching each other by 0.46 skin each: cutoff − 0.02 skin.
+    const pair = { positions: new Float64Array([0, 0, 0, cutoff + 0.9 * skin, 0, 0]) };
+    const v = new VerletNeighborList(pair, { cutoff, skin });
+    expect(v.list.count).toBe(0);
+    for (const f of [0.1, 0.2, 0.3, 0.4, 0.46]) {
+      const x = f * skin;
+      const nl = v.update([x, 0, 0, cutoff + 0.9 * skin - x, 0, 0]);
+      expect(nl.count).toBe(f === 0.46 ? 2 : 0);
+    }
+    expect(v.rebuildCount).toBe(1);
+    // Random walks of many small steps between builds (displacements accumulate), periodic and open.
+    for (let seed = 1; seed <= 12; seed++) {
+      const sys = randomSystem(seed, 40);
+      const r = rng(seed * 7919);
+      const c = Math.min(sys.cutoff, 4);
+      const verlet = new VerletNeighborList(sys, { cutoff: c, skin: 0.8 });
+      let positions = sys.positions;
+      for (let step = 0; step < 12; step++) {
+        positions = displaced(positions, 0.07, r);
+        const nl = verlet.update(positions);
+        const now = { positions, cell: sys.cell, pbc: sys.pbc };
+        checkInvariants(nl, now);
+        expectMatchesBruteForce(nl, now, c, `${sys.label} walk step ${step}`);
+      }
+      expect(verlet.refreshCount).toBeGreaterThan(3);
+    }
+  });
+
   it('rejects a different atom count and a bad skin', () => {
     const sys = { positions: new Float64Array([0, 0, 0, 1, 0, 0]) };
     const v = new VerletNeighborList(sys, { cutoff: 2, skin: 0.5 });
