@@ -3,8 +3,9 @@
  *
  * A list built with radius cutoff + skin stays complete for the cutoff as long as no atom has
  * moved more than skin/2 since the build (two atoms approaching each other by at most `skin`
- * in total). Until then each step only re-evaluates the stored pairs and keeps those within the
- * cutoff; the cell-list search runs again when an atom moved further or the cell changed.
+ * in total). Until then each step only re-evaluates the stored pairs that can have come within
+ * the cutoff and keeps those that did; the cell-list search runs again when an atom moved
+ * further or the cell changed.
  *
  * @module
  */
@@ -271,6 +272,11 @@ export class VerletNeighborList {
    * One streaming pass over the skin pairs writes every output column branch-free (slot k is
    * always written, k advances only for kept pairs), including the centre and the reverse
    * segment key, so the second pass reads one sequential column instead of gathering.
+   *
+   * Pairs that were further than cutoff + 2 × `maxDisplacement` apart at the build (Å; the
+   * largest displacement of any atom since then) cannot be within the cutoff now and are not
+   * evaluated at all: right after a build that is about a third of the skin list (the outer
+   * shell), fewer as atoms drift.
    */
   private compact(positions: ArrayLike<number>, cell: Float64Array, maxDisplacement: number): NeighborList {
     const { list: L, neighborSorted, segmentCount, segmentsPerAtom: nSt } = this.skin_;
