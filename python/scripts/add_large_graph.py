@@ -2,7 +2,10 @@
 ``python -m equiforce.train`` before the converter wrote it, from the run's checkpoint (EMA weights).
 model.onnx is left as it is; model.json gains its ``large_graph`` entry.
 
-  cd python && /usr/bin/python3 scripts/add_large_graph.py ../models/equiforce-small ../data/runs/small-c32-ft/checkpoint.pt
+  cd python && /usr/bin/python3 scripts/add_large_graph.py MODEL_DIR RUN_DIR/checkpoint.pt
+
+(Used in session 4 for stage 2 of models/equiforce-small, from ../data/runs/small-c32-ft/checkpoint.pt;
+exports since then carry the large graph already.)
 """
 import argparse
 import json
