@@ -85,8 +85,8 @@ export class VerletNeighborList {
   private shiftVectors = new Float64Array(48);
   /** Per stored pair: lower bound of (build distance − cutoff) in units of skin/255 (see indexSegments). */
   private shellClass!: Uint8Array;
-  /** Most pairs in one segment of the skin list. */
-  private maxSegment = 1;
+  /** Most pairs of one centre in the skin list (bounds a segment's candidates). */
+  private maxBlock = 1;
 
   /**
    * Build the list for `system` (positions, cell, pbc as for {@link neighborList}).
@@ -219,14 +219,8 @@ export class VerletNeighborList {
     }
     this.shellClass = shell;
     let longest = 1;
-    for (let i = 0; i < n; i++) {
-      let start = off[i];
-      for (let gg = first[i]; gg < first[i + 1]; gg++) {
-        if (end[gg] - start > longest) longest = end[gg] - start;
-        start = end[gg];
-      }
-    }
-    this.maxSegment = longest;
+    for (let i = 0; i < n; i++) longest = Math.max(longest, off[i + 1] - off[i]);
+    this.maxBlock = longest;
     // Shift code: mixed radix over the shifts' bounding box, when it has at most 2^16 entries
     // (always, unless atoms lie very far outside the cell or the cutoff spans many cells).
     let lo0 = 0, lo1 = 0, lo2 = 0, hi0 = 0, hi1 = 0, hi2 = 0;
@@ -306,7 +300,7 @@ export class VerletNeighborList {
     // Pairs of shell class above `skip` are at least cutoff + 2 × maxDisplacement apart now (the
     // margin absorbs rounding; both directions of a pair share the class, so they stay mirrored).
     const shell = this.shellClass;
-    const cand = this.scratch.int32('candidates', this.maxSegment);
+    const cand = this.scratch.int32('candidates', this.maxBlock);
     const skip = this.skin > 0 ? Math.ceil(((2 * maxDisplacement + 1e-9 * (this.cutoff + this.skin)) * 255) / this.skin) : 256;
     let k = 0;
     let p = 0;
@@ -320,11 +314,11 @@ export class VerletNeighborList {
         // Its pairs' reverses lie in segment (neighbour, opposite offset).
         const keyBase = nSt - 1 - (seg % nSt);
         const e = segEnd[g];
+        // Candidates first (branch-free), so the skip costs no mispredicted branches.
+        let t = 0;
+        for (; p < e; p++) { cand[t] = p; t += +(shell[p] <= skip); }
         if (code !== null) {
           const shTab = this.shiftTable, vTab = this.shiftVectors;
-          // Candidates first (branch-free), so the skip costs no mispredicted branches.
-          let t = 0;
-          for (; p < e; p++) { cand[t] = p; t += +(shell[p] <= skip); }
           for (let u = 0; u < t; u++) {
             const p = cand[u];
             const b = neighborSorted[p];
@@ -343,8 +337,6 @@ export class VerletNeighborList {
             k += +(d2 < cut2);
           }
         } else {
-          let t = 0;
-          for (; p < e; p++) { cand[t] = p; t += +(shell[p] <= skip); }
           for (let u = 0; u < t; u++) {
             const p = cand[u];
             const b = neighborSorted[p];
