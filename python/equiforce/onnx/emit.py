@@ -121,16 +121,25 @@ _SIMPLE = {
 def _emit_node(em: _Emitter, t: T, ins: list, out: str) -> None:
     op, at = t.op, t.attrs
     r = t.inputs[0].rank if t.inputs else 0
-    if op == "MatMul" and t.inputs[0].rank == 2 and t.inputs[1].rank == 3:
-        # ORT rejects a rank-2 @ batched product when the batch is empty (E = 0), also after fusing
-        # transposes into it; fold the batch into the columns instead: A @ [q, E*r] -> [p, E, r].
-        p_, r_ = t.shape[-2], t.shape[-1]
-        assert isinstance(p_, int) and isinstance(r_, int), "rank-2 @ rank-3 needs static p, r"
-        xt = em.node("Transpose", [ins[1]], perm=[1, 0, 2])
-        flat = em.node("Reshape", [xt, em.ints([0, -1])])
-        prod = em.node("MatMul", [ins[0], flat])
-        back = em.node("Reshape", [prod, em.ints([p_, -1, r_])])
-        em.node("Transpose", [back], out, perm=[1, 0, 2])
+    if op == "MatMul":
+        # A transposed operand (trans_a / trans_b) is written as a Transpose of the input, which ONNX
+        # Runtime fuses into the product (FusedMatMul) or, for a constant, folds.
+        ab = []
+        for k, flag in enumerate((at.get("trans_a"), at.get("trans_b"))):
+            rk = t.inputs[k].rank
+            ab.append(em.node("Transpose", [ins[k]], perm=list(range(rk - 2)) + [rk - 1, rk - 2]) if flag else ins[k])
+        if t.inputs[0].rank == 2 and t.inputs[1].rank == 3:
+            # ORT rejects a rank-2 @ batched product when the batch is empty (E = 0), also after fusing
+            # transposes into it; fold the batch into the columns instead: A @ [q, E*r] -> [p, E, r].
+            p_, r_ = t.shape[-2], t.shape[-1]
+            assert isinstance(p_, int) and isinstance(r_, int), "rank-2 @ rank-3 needs static p, r"
+            xt = em.node("Transpose", [ab[1]], perm=[1, 0, 2])
+            flat = em.node("Reshape", [xt, em.ints([0, -1])])
+            prod = em.node("MatMul", [ab[0], flat])
+            back = em.node("Reshape", [prod, em.ints([p_, -1, r_])])
+            em.node("Transpose", [back], out, perm=[1, 0, 2])
+        else:
+            em.node("MatMul", ab, out)
     elif op in _SIMPLE:
         em.node(op, ins, out)
     elif op == "Silu":

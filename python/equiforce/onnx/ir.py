@@ -142,6 +142,10 @@ def _infer(op: str, ins: list, at: dict):
     if op == "MatMul":
         a, b = ins[0].shape, ins[1].shape
         assert len(a) >= 2 and len(b) >= 2, (a, b)
+        if at.get("trans_a"):
+            a = a[:-2] + (a[-1], a[-2])
+        if at.get("trans_b"):
+            b = b[:-2] + (b[-1], b[-2])
         batch = broadcast_shapes(a[:-2], b[:-2])
         return x.dtype, batch + (a[-2], b[-1])
     if op in ("ReduceSum", "ReduceMean", "ReduceMax"):
@@ -403,7 +407,8 @@ _EVAL: dict[str, Callable] = {
     "Identity": lambda v, a: v[0],
     "Cast": lambda v, a: v[0].astype({"f": np.float64, "i64": np.int64, "bool": np.bool_}[a["to"]]),
     "Where": lambda v, a: np.where(v[0], v[1], v[2]),
-    "MatMul": lambda v, a: np.matmul(v[0], v[1]),
+    "MatMul": lambda v, a: np.matmul(np.swapaxes(v[0], -1, -2) if a.get("trans_a") else v[0],
+                                     np.swapaxes(v[1], -1, -2) if a.get("trans_b") else v[1]),
     "ReduceSum": _np_reduce(np.sum),
     "ReduceMean": _np_reduce(np.mean),
     "ReduceMax": _np_reduce(np.max),
@@ -449,6 +454,11 @@ def unbroadcast(g: Graph, grad: T, target_shape: tuple) -> T:
     if lead:
         out = g.op("Squeeze", [out], axes=lead)
     return out
+
+
+def _matmul(g, a: T, b: T, trans_a: int, trans_b: int) -> T:
+    at = {k: 1 for k, v in (("trans_a", trans_a), ("trans_b", trans_b)) if v}
+    return g.op("MatMul", [a, b], **at)
 
 
 def _swap_last(g, t):
@@ -500,13 +510,18 @@ def _vjp(g: Graph, t: T, go: T) -> list:
             ub(g.op("Where", [ins[0], zero, go]), 2) if need[2] else None,
         ]
     if op == "MatMul":
+        # Y = op(A) op(B), op = transpose of the last two axes where trans_a / trans_b is set. The
+        # cotangents are products with transposed operands too, never an explicit Transpose of a
+        # result (ONNX Runtime fuses a Transpose of a MatMul input into the product; one of its
+        # output it runs as a separate, single-threaded copy).
         a, b = ins
+        ta, tb = int(at.get("trans_a", 0)), int(at.get("trans_b", 0))
         ga = gb = None
         if need[0]:
-            ga = go @ _swap_last(g, b)
+            ga = _matmul(g, go, b, 0, 1 - tb) if not ta else _matmul(g, b, go, tb, 1)
             ga = _unbroadcast_batch(g, ga, a)
         if need[1]:
-            gb = _swap_last(g, a) @ go
+            gb = _matmul(g, a, go, 1 - ta, 0) if not tb else _matmul(g, go, a, 1, ta)
             gb = _unbroadcast_batch(g, gb, b)
         return [ga, gb]
     if op in ("ReduceSum", "ReduceMean"):
