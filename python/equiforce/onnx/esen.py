@@ -114,24 +114,25 @@ class _B:
         y = xc / self.op("Sqrt", [var + eps])
         return y * self.c(self.w(prefix + ".weight")) + self.c(self.w(prefix + ".bias"))
 
-    def radial_mlp(self, x: T, prefix: str, split: Optional[list] = None, perms: Optional[list] = None):
+    def radial_mlp(self, x: T, prefix: str, split: Optional[list] = None, perms: Optional[list] = None,
+                   row_sets: Optional[list] = None):
         """fairchem RadialMLP (Linear, (LayerNorm, SiLU, Linear)*). With ``split`` (output sizes), the
         last Linear is applied as separate row blocks, returning a list (no slicing of a wide tensor);
-        ``perms`` optionally reorders the rows of each block."""
+        ``perms`` optionally reorders the rows of each block. ``row_sets`` instead lists the output rows
+        of each returned block explicitly."""
         idx = sorted({int(k[len(prefix) + 1 :].split(".")[0]) for k in self.sd if k.startswith(prefix + ".")})
         for j, n in enumerate(idx):
             key = f"{prefix}.{n}"
             if self.w(key + ".weight").ndim == 2:
-                if j == len(idx) - 1 and split is not None:
+                if j == len(idx) - 1 and (split is not None or row_sets is not None):
                     W, bias = self.w(key + ".weight"), self.w(key + ".bias")
-                    outs, r = [], 0
-                    for k, size in enumerate(split):
-                        rows = np.arange(r, r + size)
-                        if perms is not None and perms[k] is not None:
-                            rows = rows[perms[k]]
-                        outs.append(x @ self.c(W[rows].T) + self.c(bias[rows]))
-                        r += size
-                    return outs
+                    if row_sets is None:
+                        row_sets, r = [], 0
+                        for k, size in enumerate(split):
+                            rows = np.arange(r, r + size)
+                            row_sets.append(rows[perms[k]] if perms is not None and perms[k] is not None else rows)
+                            r += size
+                    return [x @ self.c(W[rows].T) + self.c(bias[rows]) for rows in row_sets]
                 x = self.linear(x, key)
             else:
                 x = self.silu(self.layer_norm(x, key))
@@ -516,6 +517,37 @@ def build_esen(
         """Our radial order (half, l, c) -> fairchem's (l, half, c) for an m>0 block."""
         return np.array([j * 2 * c + h * c + k for h in range(2) for j in range(nm) for k in range(c)])
 
+    def half_index(nm: int, c: int, h: int) -> np.ndarray:
+        """Positions of half ``h`` (0 = source, 1 = target) in fairchem's (l, half, c) order of nm degrees."""
+        return np.array([j * 2 * c + h * c + k for j in range(nm) for k in range(c)])
+
+    def so2_conv1_halves(halves: list, prefix: str, radial: list, use_moe: bool):
+        """fairchem's first SO2_Convolution (cin = 2C, cout = H, L*H gate rows) on the message halves:
+        halves[h][m] is half h's block m ([E, L+1, C] for m = 0, [E, 2(L-m+1), C] real rows then
+        imaginary), radial[h][m] its radial weights. Each product is split by input columns into one
+        per half (same weights, fairchem's column order) and the two are added."""
+        def linear_halves(xs: list, W: np.ndarray, cols: list, bias: Optional[np.ndarray], m_moe: bool) -> T:
+            y = edge_linear(xs[0], W[..., cols[0]], bias, m_moe)
+            return y + edge_linear(xs[1], W[..., cols[1]], None, m_moe)
+
+        W0 = so2_weights(prefix + ".fc_m0", use_moe)
+        bias0 = b.w(prefix + ".fc_m0.bias")
+        x0 = [b.reshape(halves[h][0], [0, (L + 1) * C]) * radial[h][0] for h in range(2)]
+        cols0 = [half_index(L + 1, C, h) for h in range(2)]
+        gates = linear_halves(x0, W0[..., : L * H, :], cols0, bias0[: L * H], use_moe)
+        y0 = linear_halves(x0, W0[..., L * H :, :], cols0, bias0[L * H :], use_moe)
+        outs = [b.reshape(y0, [0, L + 1, H])]
+        for m in range(1, M + 1):
+            nm = L - m + 1
+            xm = [b.reshape(b.reshape(halves[h][m], [0, 2, nm * C]) * g.op("Unsqueeze", [radial[h][m]], axes=[1]),
+                            [0, 2 * nm * C]) for h in range(2)]
+            # fairchem's m > 0 input order is (part, l, half, c)
+            cols = [np.concatenate([p * nm * 2 * C + half_index(nm, C, h) for p in range(2)]) for h in range(2)]
+            m_moe = use_moe and hp.moe_type == "so2"
+            wblk = block_weights(so2_weights(f"{prefix}.so2_m_conv.{m - 1}.fc", m_moe))
+            outs.append(b.reshape(linear_halves(xm, wblk, cols, None, m_moe), [0, 2 * nm, H]))
+        return outs, gates
+
     def so2_conv(blocks: list, prefix: str, cin: int, cout: int, radial: Optional[list], extra: int, use_moe: bool,
                  pair: bool = False):
         """fairchem SO2_Convolution on per-m blocks: blocks[0] [E, L+1, cin] (m=0), blocks[m] [E, 2(L-m+1), cin]
@@ -583,17 +615,27 @@ def build_esen(
             h, gates = so2_conv(rot, pre + ".edge_wise.so2_conv_1", 2 * C, H, radial, L * H, use_moe, pair=True)
             return convolved_back(h, gates, env3, Wig)
 
-        def edge_messages_channels(msg: T, x_edge: T, env3: T, Wig: T) -> T:
-            """As ``edge_messages`` for ``msg`` [E, nL, 2C] (the halves side by side in the channels,
-            fairchem's own order: no weight permutations, and one unbroadcast product per rotation)."""
-            rot_all = Wig @ msg  # [E, nM, 2C]
-            part = ("rot", len(g.nodes))
-            rot = [g.op("Slice", [rot_all], axis=1, start=m_off[m], end=m_off[m + 1], group=part, index=m, count=M + 1)
-                   for m in range(M + 1)]  # [E, rows_m, 2C]
-            rsplit = [(L + 1) * 2 * C] + [(L - m + 1) * 2 * C for m in range(1, M + 1)]
-            radial = b.radial_mlp(x_edge, pre + ".edge_wise.so2_conv_1.rad_func.net", split=rsplit)
-            h, gates = so2_conv(rot, pre + ".edge_wise.so2_conv_1", 2 * C, H, radial, L * H, use_moe)
-            return convolved_back(h, gates, env3, Wig)
+        def edge_messages_halves(src: T, dst: T, x_edge: T, env3: T, Wig: T) -> T:
+            """As ``edge_messages`` for the source and target halves given apart ([E, nL, C] each): each
+            half is rotated on its own and every linear map of the first convolution is the sum of the
+            products with its columns of each half, so the message [E, nL, 2C] is never assembled (nor
+            its cotangent split again)."""
+            rot = []
+            for h, xh in enumerate((src, dst)):
+                rot_all = Wig @ xh  # [E, nM, C]
+                part = ("rot", h, len(g.nodes))
+                rot.append([g.op("Slice", [rot_all], axis=1, start=m_off[m], end=m_off[m + 1], group=part, index=m,
+                                 count=M + 1) for m in range(M + 1)])  # [E, rows_m, C]
+            # the radial rows of each (m, half): fairchem's radial output of block m is (l, half, c)
+            row_sets, base = [], 0
+            for m in range(M + 1):
+                nm = L + 1 if m == 0 else L - m + 1
+                row_sets += [base + half_index(nm, C, h) for h in range(2)]
+                base += nm * 2 * C
+            rad = b.radial_mlp(x_edge, pre + ".edge_wise.so2_conv_1.rad_func.net", row_sets=row_sets)
+            radial = [[rad[2 * m + h] for m in range(M + 1)] for h in range(2)]
+            h_, gates = so2_conv1_halves(rot, pre + ".edge_wise.so2_conv_1", radial, use_moe)
+            return convolved_back(h_, gates, env3, Wig)
 
         def convolved_back(h: list, gates: T, env3: T, Wig: T) -> T:
             """Gate, second SO(2) convolution, and the rotation back (Wig^T as a transposed product, so
@@ -622,9 +664,9 @@ def build_esen(
                 def chunk(nbr_k: T, xn_k: T, vec_k: T, ch=ch) -> T:
                     ctx["lay"] = ch["lay"]
                     cen = g.op("Gather", [xn_k, ch["centre"], ch["P"]], axis=0, adj="seg")  # [E_k, nL, C]
-                    msg_k = g.op("Concat", [nbr_k, cen], axis=2)  # [E_k, nL, 2C]
                     x_edge_k, Wig_k, env3_k = edge_geometry(vec_k, ch["zs"], ch["zt"])
-                    return g.op("SegSum", [edge_messages_channels(msg_k, x_edge_k, env3_k, Wig_k), ch["P"], ch["centre"]])
+                    msgs = edge_messages_halves(nbr_k, cen, x_edge_k, env3_k, Wig_k)
+                    return g.op("SegSum", [msgs, ch["P"], ch["centre"]])
 
                 nbr_k = g.op("SliceDyn", [nbr, ch["o0"], ch["o1"]], dim=ch["dim"], group=group, index=k, count=S)
                 xn_k = g.op("SliceDyn", [xn, ch["a0"], ch["a1"]], dim=f"N_{k}", group=group_x, index=k, count=S)
