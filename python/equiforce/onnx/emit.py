@@ -191,7 +191,8 @@ def _emit_node(em: _Emitter, t: T, ins: list, out: str) -> None:
         parts = [st] + ([zeros] if zeros else []) + [after] + ([zeros] if zeros else [])
         em.node("Pad", [ins[0], em.node("Concat", parts, axis=0)], out)
     elif op == "SegSum":
-        xp = em.node("Pad", [ins[0], em.ints(_pads(r, 0, 0, 1))])
+        # padding entries of the table point one row past x: append a zero row (unless x has it)
+        xp = ins[0] if at.get("padded") else em.node("Pad", [ins[0], em.ints(_pads(r, 0, 0, 1))])
         n = int(at.get("chunks", 1))
         if n <= 1:
             gp = em.node("Gather", [xp, ins[1]], axis=0)

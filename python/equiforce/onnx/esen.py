@@ -346,9 +346,10 @@ def build_esen(
             vec_k = g.op("SliceDyn", [vec, o0, o1], dim=dim, group=("vec",), index=k, count=S)
             zs_k = g.op("SliceDyn", [Zs, o0, o1], dim=dim)
             zt_k = g.op("SliceDyn", [Zt, o0, o1], dim=dim)
+            neigh_k = g.op("SliceDyn", [neigh, o0, o1], dim=dim)
             lay = system_layout(o0, o1, dim) if moe else None
             chunks.append({"a0": a0, "a1": a1, "o0": o0, "o1": o1, "P": Pk, "centre": ck, "vec": vec_k, "zs": zs_k,
-                           "zt": zt_k, "lay": lay, "dim": dim})
+                           "zt": zt_k, "neigh": neigh_k, "lay": lay, "dim": dim})
 
     # ---- edge geometry (differentiable) --------------------------------------------------------
     from equiforce import so3
@@ -652,25 +653,28 @@ def build_esen(
 
         def edge_part_chunked(x: T) -> T:
             xn = norm(x, pre + ".norm_1") + sys_row
-            # Only the neighbour half of the pair features is gathered for all pairs (its adjoint is
-            # one sum over the padded table of reverse pairs); the centre half is gathered inside each
-            # chunk from the chunk's own atoms, so its gradient is reduced within the chunk and only an
-            # [E, nL, C] cotangent, not [E, 2, nL, C], is ever assembled at full size.
-            nbr = g.op("Gather", [xn, neigh, P, centre, reverse, Prev], axis=0, adj="nbr", seg_chunks=S)  # [E, nL, C]
+            # Each chunk gathers its pairs' neighbour half from xn (the adjoint: one sum over the padded
+            # table of reverse pairs, once every chunk's cotangent is in) and its centre half from its
+            # own atoms, so that gradient is reduced within the chunk and only an [E, nL, C]
+            # cotangent, not [E, 2, nL, C], is ever assembled at full size.
             outs = []
             group = ("msg", i, len(g.nodes))  # unique per (re)computation of this layer
             group_x = ("xn", i, len(g.nodes))
             for k, ch in enumerate(chunks):
-                def chunk(nbr_k: T, xn_k: T, vec_k: T, ch=ch) -> T:
+                def chunk(xn_all: T, xn_k: T, vec_k: T, ch=ch, k=k) -> T:
                     ctx["lay"] = ch["lay"]
+                    # the chunk's neighbour rows are gathered here, from the atoms' features, so no
+                    # [E, nL, C] tensor of all pairs is kept for the recomputations; the chunks'
+                    # cotangents form the one of a gather of all pairs (see ir._backprop)
+                    nbr_k = g.op("Gather", [xn_all, ch["neigh"], neigh, P, centre, reverse, Prev], axis=0,
+                                 adj="nbr_part", group=group, index=k, count=S, seg_chunks=S)  # [E_k, nL, C]
                     cen = g.op("Gather", [xn_k, ch["centre"], ch["P"]], axis=0, adj="seg")  # [E_k, nL, C]
                     x_edge_k, Wig_k, env3_k = edge_geometry(vec_k, ch["zs"], ch["zt"])
                     msgs = edge_messages_halves(nbr_k, cen, x_edge_k, env3_k, Wig_k)
                     return g.op("SegSum", [msgs, ch["P"], ch["centre"]])
 
-                nbr_k = g.op("SliceDyn", [nbr, ch["o0"], ch["o1"]], dim=ch["dim"], group=group, index=k, count=S)
                 xn_k = g.op("SliceDyn", [xn, ch["a0"], ch["a1"]], dim=f"N_{k}", group=group_x, index=k, count=S)
-                args = [nbr_k, xn_k, ch["vec"]]
+                args = [xn, xn_k, ch["vec"]]
                 outs.append(g.checkpoint(chunk, args) if recompute else chunk(*args))
             # the chunks' row bounds are known: their gradients are sliced without asking for the
             # chunk outputs' shapes (which would keep the recomputation's forward alive)

@@ -424,7 +424,7 @@ _EVAL: dict[str, Callable] = {
     "Gather": lambda v, a: np.take(v[0], v[1], axis=a.get("axis", 0)),
     "SliceDyn": lambda v, a: v[0][int(v[1]) : int(v[2])],
     "PadDyn": lambda v, a: np.pad(v[0], [(int(v[1]), int(v[2]) - int(v[1]) - v[0].shape[0])] + [(0, 0)] * (v[0].ndim - 1)),
-    "SegSum": lambda v, a: _pad0(v[0])[v[1]].sum(axis=1),
+    "SegSum": lambda v, a: (v[0] if a.get("padded") else _pad0(v[0]))[v[1]].sum(axis=1),
     "ToPadded": lambda v, a: _pad0(v[0])[v[1]],
     "FromPadded": lambda v, a: v[0].reshape((-1,) + v[0].shape[2:])[v[2]],
     "Shape": lambda v, a: (np.array(v[0].shape, np.int64) if "index" not in a else np.array(v[0].shape[a["index"]], np.int64)),
@@ -595,6 +595,7 @@ def _vjp(g: Graph, t: T, go: T) -> list:
         end = ins[1] + g.op("Shape", [x], index=0)
         return [g.op("SliceDyn", [go, ins[1], end], dim=x.shape[0]), None, None]
     if op == "SegSum":
+        assert not at.get("padded"), "no VJP for a segment sum over an input with its zero row"
         if at.get("adj") == "nbr":  # x, Prev, neigh, P, centre, reverse: sum over pairs whose neighbour is n
             return [g.op("Gather", [go, ins[2], ins[3], ins[4], ins[5], ins[1]], adj="nbr")] + [None] * 5
         return [g.op("Gather", [go, ins[2], ins[1]], adj="seg"), None, None]  # x, P, owner
@@ -630,6 +631,29 @@ def _backprop(g: Graph, nodes: list, grads: dict, stop: Optional[T] = None) -> N
                 src = t.inputs[0]
                 prev = grads.get(src.id)
                 grads[src.id] = whole if prev is None else prev + whole
+                del g._groups[key]
+            continue
+        if t.op == "Gather" and "group" in t.attrs:
+            # Per-chunk gathers of neighbour rows (adj "nbr_part"; inputs x, rows of this chunk, then
+            # neigh, P, centre, reverse, Prev of all pairs): their cotangents, concatenated in chunk
+            # order, are the cotangent of one gather of every pair's neighbour row, whose adjoint is
+            # the segment sum over the padded table of reverse pairs.
+            key, k, n = t.attrs["group"], t.attrs["index"], t.attrs["count"]
+            parts = g._groups.setdefault(key, {})
+            parts[k] = go
+            if len(parts) == n:
+                # the zero row that the table's padding entries point at is written by the same
+                # Concat (the segment sum would otherwise copy the whole cotangent to append it)
+                trailing = tuple(go.shape[1:])
+                assert all(isinstance(d, int) for d in trailing), "nbr_part gather needs static row shape"
+                zero_row = g.const(np.zeros((1,) + trailing))
+                whole = g.op("Concat", [parts[j] for j in range(n)] + [zero_row], axis=0)
+                ins = t.inputs
+                gx = g.op("SegSum", [whole, ins[6], *ins[2:6]], adj="nbr", chunks=t.attrs.get("seg_chunks", 1),
+                          padded=1)
+                src = ins[0]
+                prev = grads.get(src.id)
+                grads[src.id] = gx if prev is None else prev + gx
                 del g._groups[key]
             continue
         if t.id in g.regions:
