@@ -7,6 +7,7 @@
  *
  *   npx tsx bench/model.ts                      (models from bench/make_models.py: small, uma-s)
  *   EQUIFORCE_BENCH_PRESETS=small EQUIFORCE_BENCH_SIZES=108,1008 EQUIFORCE_BENCH_MAX_CALL_S=180
+ *   EQUIFORCE_BENCH_THREADS=1 EQUIFORCE_BENCH_ENGINES=onnx   (one thread count; ONNX only, no port)
  *
  * Writes bench/results/model.json and bench/results/model.md; with EQUIFORCE_BENCH_TAG=name, a partial
  * run (fewer presets or sizes) writes bench/results/model-<name>.json/.md instead and leaves the full
@@ -64,6 +65,8 @@ const SIZES: Record<number, [number, number, number]> = { 108: [3, 3, 3], 1008: 
 const SIZE_LIST = (process.env.EQUIFORCE_BENCH_SIZES ?? '108,1008,4000').split(',').map(Number);
 const THREADS = (process.env.EQUIFORCE_BENCH_THREADS ?? '1,2').split(',').map(Number);
 const MAX_CALL_S = Number(process.env.EQUIFORCE_BENCH_MAX_CALL_S ?? 180);
+/** Which engines to time: `onnx`, `torch` (the PyTorch port) or both (default). */
+const ENGINES = (process.env.EQUIFORCE_BENCH_ENGINES ?? 'onnx,torch').split(',');
 
 // ---------------------------------------------------------------------------------------------
 // Systems
@@ -357,7 +360,7 @@ async function parent(): Promise<void> {
       const sysDir = join(data, `cu-${size}`);
       writeSystem(sysDir, s, list);
       for (const threads of THREADS) {
-        for (const engine of preset.includes('@') ? (['onnx'] as const) : (['onnx', 'torch'] as const)) {
+        for (const engine of (preset.includes('@') ? (['onnx'] as const) : (['onnx', 'torch'] as const)).filter((e) => ENGINES.includes(e))) {
           const key = `${engine}-${threads}`;
           const prev = perEdge.get(key);
           const base: Case = { preset, atoms: s.length, edges: list.count, engine, threads, status: 'ok', loadavg: loadavg() };
@@ -480,7 +483,7 @@ function report(r: Report, print = true): void {
     }
     opRows.push([p, 'all kernels', '', formatNumber(total1 / 1000), '100%', formatNumber(total2 / 1000), formatNumber(total1 / total2), formatNumber(byT[1] ? byT[1].matmulFlops / byT[1].edges / 1e6 : NaN)]);
   }
-  const cmd = `${TAG ? `EQUIFORCE_BENCH_TAG=${TAG.slice(1)} ` : ""}npx tsx bench/model.ts${process.env.EQUIFORCE_BENCH_PRESETS ? ` (EQUIFORCE_BENCH_PRESETS=${process.env.EQUIFORCE_BENCH_PRESETS})` : ''}${process.env.EQUIFORCE_BENCH_SIZES ? ` (EQUIFORCE_BENCH_SIZES=${process.env.EQUIFORCE_BENCH_SIZES})` : ''} (npm run bench:model), max ${MAX_CALL_S} s per call`;
+  const cmd = `${TAG ? `EQUIFORCE_BENCH_TAG=${TAG.slice(1)} ` : ""}npx tsx bench/model.ts${process.env.EQUIFORCE_BENCH_PRESETS ? ` (EQUIFORCE_BENCH_PRESETS=${process.env.EQUIFORCE_BENCH_PRESETS})` : ''}${process.env.EQUIFORCE_BENCH_SIZES ? ` (EQUIFORCE_BENCH_SIZES=${process.env.EQUIFORCE_BENCH_SIZES})` : ''}${process.env.EQUIFORCE_BENCH_THREADS ? ` (EQUIFORCE_BENCH_THREADS=${process.env.EQUIFORCE_BENCH_THREADS})` : ''}${process.env.EQUIFORCE_BENCH_ENGINES ? ` (EQUIFORCE_BENCH_ENGINES=${process.env.EQUIFORCE_BENCH_ENGINES})` : ''} (npm run bench:model), max ${MAX_CALL_S} s per call`;
   const md = `# Model benchmark: ONNX graph vs PyTorch port
 
 Command: \`${cmd}\`. Run ${r.started} → ${r.finished}.

@@ -81,6 +81,12 @@ export function cpuSessionOptions(threads: number | undefined, memory: SessionMe
     enableCpuMemArena: memory === 'arena',
     ...(memory === 'arena' ? { enableMemPattern: false } : {}),
     ...(threads !== undefined ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+    // The large graph's calls take seconds, so waking its intra-op threads costs nothing there,
+    // while letting them spin-wait between parallel sections made two threads erratic on a
+    // virtualised 2-core host: 1,008 Cu (C = 32) ran in 6.2-6.4 s for 12.4 s of CPU per call for
+    // minutes at a time, and in 4.1-4.5 s for 7.2-7.9 s of CPU without spinning (session 7,
+    // docs/model-format.md). The default graph keeps ORT's spinning: small calls gain from it.
+    ...(memory === 'arena' ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   };
 }
 
