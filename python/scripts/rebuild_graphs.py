@@ -1,11 +1,13 @@
-"""Add the large-system graph (model.large.onnx, edge-chunked) to a model folder exported by
-``python -m equiforce.train`` before the converter wrote it, from the run's checkpoint (EMA weights).
-model.onnx is left as it is; model.json gains its ``large_graph`` entry.
+"""Rebuild the ONNX graphs of a model folder exported by ``python -m equiforce.train`` from the run's
+checkpoint (EMA weights) with the current graph builder: model.large.onnx (edge-chunked), and with
+``--default-graph`` model.onnx too (with the recomputation and chunk settings its model.json records).
+The weights, and so the numbers to rounding, stay the same; model.json keeps everything but its
+``large_graph`` entry and, for a rebuilt default graph, ``provenance.graph_rebuilt``.
 
-  cd python && /usr/bin/python3 scripts/add_large_graph.py MODEL_DIR RUN_DIR/checkpoint.pt
+  cd python && /usr/bin/python3 scripts/rebuild_graphs.py MODEL_DIR RUN_DIR/checkpoint.pt [--default-graph]
 
-(Used in session 4 for stage 2 of models/equiforce-small, from ../data/runs/small-c32-ft/checkpoint.pt;
-exports since then carry the large graph already.)
+(Used in session 4 to add the large graphs to stage 2 of models/equiforce-small, and in session 7 to
+rebuild both graphs of stage 3 from ../data/runs/small-c32-ft2/checkpoint.pt after graph changes.)
 """
 import argparse
 import json
@@ -17,7 +19,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import torch  # noqa: E402
 
-from equiforce.convert import DEFAULT_LARGE_GRAPH_CHUNKS, write_large_graph  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
+
+from equiforce.convert import DEFAULT_LARGE_GRAPH_CHUNKS, _write_graph, write_large_graph  # noqa: E402
 from equiforce.onnx.esen import EsenHyper  # noqa: E402
 from equiforce.train import backbone_kwargs, build_model, export_state_dict, load_averaged_weights  # noqa: E402
 
@@ -27,6 +31,7 @@ def main() -> int:
     ap.add_argument("model_dir", help="folder with model.json (float32) and float64/")
     ap.add_argument("checkpoint", help="the training run's checkpoint.pt")
     ap.add_argument("--chunks", type=int, default=DEFAULT_LARGE_GRAPH_CHUNKS)
+    ap.add_argument("--default-graph", action="store_true", help="also rebuild model.onnx")
     args = ap.parse_args()
     ck = torch.load(args.checkpoint)
     kwargs = backbone_kwargs(SimpleNamespace(**ck["args"]))
@@ -38,6 +43,12 @@ def main() -> int:
         path = os.path.join(d, "model.json")
         meta = json.load(open(path))
         source = meta["provenance"]["source"]
+        if args.default_graph:
+            gr = meta["graph"]
+            _write_graph(sd, hp, os.path.join(d, "model.onnx"), meta["dtype"], recompute=gr["recompute_layers_in_backward"],
+                         edge_chunks=gr["edge_chunks"], doc=f"equiforce eSEN/UMA export of {source}")
+            meta["provenance"]["graph_rebuilt"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            print(f"wrote {d}/model.onnx ({meta['dtype']})")
         meta["large_graph"] = write_large_graph(sd, hp, d, meta["dtype"], args.chunks, source=source)
         with open(path, "w") as f:
             json.dump(meta, f, indent=1)
