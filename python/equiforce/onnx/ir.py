@@ -461,12 +461,6 @@ def _matmul(g, a: T, b: T, trans_a: int, trans_b: int) -> T:
     return g.op("MatMul", [a, b], **at)
 
 
-def _swap_last(g, t):
-    perm = list(range(t.rank))
-    perm[-1], perm[-2] = perm[-2], perm[-1]
-    return g.op("Transpose", [t], perm=perm)
-
-
 def _vjp(g: Graph, t: T, go: T) -> list:
     op, ins, at = t.op, t.inputs, t.attrs
     x = ins[0] if ins else None
