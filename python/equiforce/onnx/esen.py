@@ -12,6 +12,9 @@ Layout choices (for speed and determinism, see docs/model-format.md):
     segment sum over a combined table;
   * edge features stay in fairchem's m-major, mmax-truncated layout, one tensor per m block, sliced
     from one batched MatMul with the m-major Wigner matrix (built in-graph from edge_vec);
+  * with edge chunks (the large-system graph), each chunk gathers its own pairs' neighbour and centre
+    rows and keeps the two halves apart (products split by input columns), so no all-pairs message
+    tensor exists; products with a transposed operand are MatMuls with ``trans_a``/``trans_b``;
   * every message-passing layer is recomputed in the backward pass (``recompute=True``), so only
     one layer's edge-sized intermediates are alive at a time;
   * MoLE: per-system merged weights W_b = sum_k c_bk W_k, applied to the edges of system b through
