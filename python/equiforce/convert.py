@@ -104,12 +104,12 @@ def write_large_graph(sd: dict, hp, out_dir: str, dtype: str, chunks: int, *, so
     chunks of centre atoms (same contract, same numbers to rounding), for large systems, where it
     keeps the peak memory near the size of the pair features instead of several times it. Returns
     the ``large_graph`` entry of model.json."""
-    _write_graph(sd, hp, os.path.join(out_dir, LARGE_GRAPH_FILE), dtype, recompute=True, edge_chunks=chunks,
+    write_graph(sd, hp, os.path.join(out_dir, LARGE_GRAPH_FILE), dtype, recompute=True, edge_chunks=chunks,
                  doc=f"equiforce eSEN/UMA export of {source} ({chunks} edge chunks)")
     return {"file": LARGE_GRAPH_FILE, "edge_chunks": chunks, "min_pairs": min_pairs}
 
 
-def _write_graph(sd: dict, hp, path: str, dtype: str, *, recompute: bool, edge_chunks: int, doc: str) -> None:
+def write_graph(sd: dict, hp, path: str, dtype: str, *, recompute: bool, edge_chunks: int, doc: str) -> None:
     """Builds the graph of ``sd`` and saves it as ONNX at ``path``."""
     import onnx
 
@@ -144,7 +144,7 @@ def convert(
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
     hp = EsenHyper.from_backbone_kwargs(backbone_kwargs, model_id)
     os.makedirs(out_dir, exist_ok=True)
-    _write_graph(sd, hp, os.path.join(out_dir, "model.onnx"), dtype, recompute=recompute, edge_chunks=edge_chunks,
+    write_graph(sd, hp, os.path.join(out_dir, "model.onnx"), dtype, recompute=recompute, edge_chunks=edge_chunks,
                  doc=f"equiforce eSEN/UMA export of {source}")
     # the large-system graph only where the default graph is the unchunked, recomputing one
     large = (write_large_graph(sd, hp, out_dir, dtype, large_graph_chunks, source=source)

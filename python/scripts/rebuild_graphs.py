@@ -11,6 +11,7 @@ rebuild both graphs of stage 3 from ../data/runs/small-c32-ft2/checkpoint.pt aft
 """
 import argparse
 import json
+from datetime import datetime, timezone
 import os
 import sys
 from types import SimpleNamespace
@@ -19,9 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import torch  # noqa: E402
 
-from datetime import datetime, timezone  # noqa: E402
-
-from equiforce.convert import DEFAULT_LARGE_GRAPH_CHUNKS, _write_graph, write_large_graph  # noqa: E402
+from equiforce.convert import DEFAULT_LARGE_GRAPH_CHUNKS, write_graph, write_large_graph  # noqa: E402
 from equiforce.onnx.esen import EsenHyper  # noqa: E402
 from equiforce.train import backbone_kwargs, build_model, export_state_dict, load_averaged_weights  # noqa: E402
 
@@ -45,7 +44,7 @@ def main() -> int:
         source = meta["provenance"]["source"]
         if args.default_graph:
             gr = meta["graph"]
-            _write_graph(sd, hp, os.path.join(d, "model.onnx"), meta["dtype"], recompute=gr["recompute_layers_in_backward"],
+            write_graph(sd, hp, os.path.join(d, "model.onnx"), meta["dtype"], recompute=gr["recompute_layers_in_backward"],
                          edge_chunks=gr["edge_chunks"], doc=f"equiforce eSEN/UMA export of {source}")
             meta["provenance"]["graph_rebuilt"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
             print(f"wrote {d}/model.onnx ({meta['dtype']})")

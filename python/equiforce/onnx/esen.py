@@ -509,21 +509,25 @@ def build_esen(
             r += size
         return outs
 
-    def perm_pair_m0(c: int) -> np.ndarray:
-        """Our m=0 input order (half, l, c) -> fairchem's (l, half, c), half = source / target."""
-        return np.array([l * 2 * c + h * c + k for h in range(2) for l in range(L + 1) for k in range(c)])
-
-    def perm_pair_m(nm: int, c: int) -> np.ndarray:
-        """Our m>0 input order (half, part, l, c) -> fairchem's (part, l, half, c), part = real / imag."""
-        return np.array([p * nm * 2 * c + j * 2 * c + h * c + k for h in range(2) for p in range(2) for j in range(nm) for k in range(c)])
-
-    def perm_pair_rad(nm: int, c: int) -> np.ndarray:
-        """Our radial order (half, l, c) -> fairchem's (l, half, c) for an m>0 block."""
-        return np.array([j * 2 * c + h * c + k for h in range(2) for j in range(nm) for k in range(c)])
-
     def half_index(nm: int, c: int, h: int) -> np.ndarray:
         """Positions of half ``h`` (0 = source, 1 = target) in fairchem's (l, half, c) order of nm degrees."""
         return np.array([j * 2 * c + h * c + k for j in range(nm) for k in range(c)])
+
+    def half_index_m(nm: int, c: int, h: int) -> np.ndarray:
+        """Positions of half ``h`` in fairchem's m > 0 input order (part, l, half, c), part = real / imag."""
+        return np.concatenate([p * nm * 2 * c + half_index(nm, c, h) for p in range(2)])
+
+    def perm_pair_m0(c: int) -> np.ndarray:
+        """Our m=0 input order (half, l, c) -> fairchem's (l, half, c), half = source / target."""
+        return np.concatenate([half_index(L + 1, c, h) for h in range(2)])
+
+    def perm_pair_m(nm: int, c: int) -> np.ndarray:
+        """Our m>0 input order (half, part, l, c) -> fairchem's (part, l, half, c)."""
+        return np.concatenate([half_index_m(nm, c, h) for h in range(2)])
+
+    def perm_pair_rad(nm: int, c: int) -> np.ndarray:
+        """Our radial order (half, l, c) -> fairchem's (l, half, c) for an m>0 block."""
+        return np.concatenate([half_index(nm, c, h) for h in range(2)])
 
     def so2_conv1_halves(halves: list, prefix: str, radial: list, use_moe: bool):
         """fairchem's first SO2_Convolution (cin = 2C, cout = H, L*H gate rows) on the message halves:
@@ -545,8 +549,7 @@ def build_esen(
             nm = L - m + 1
             xm = [b.reshape(b.reshape(halves[h][m], [0, 2, nm * C]) * g.op("Unsqueeze", [radial[h][m]], axes=[1]),
                             [0, 2 * nm * C]) for h in range(2)]
-            # fairchem's m > 0 input order is (part, l, half, c)
-            cols = [np.concatenate([p * nm * 2 * C + half_index(nm, C, h) for p in range(2)]) for h in range(2)]
+            cols = [half_index_m(nm, C, h) for h in range(2)]
             m_moe = use_moe and hp.moe_type == "so2"
             wblk = block_weights(so2_weights(f"{prefix}.so2_m_conv.{m - 1}.fc", m_moe))
             outs.append(b.reshape(linear_halves(xm, wblk, cols, None, m_moe), [0, 2 * nm, H]))

@@ -605,6 +605,12 @@ def _unbroadcast_batch(g: Graph, grad: T, target: T) -> T:
     return unbroadcast(g, grad, target.shape)
 
 
+def _accumulate(grads: dict, t: T, gi: T) -> None:
+    """Adds the cotangent contribution ``gi`` to ``t``'s."""
+    prev = grads.get(t.id)
+    grads[t.id] = gi if prev is None else prev + gi
+
+
 def _backprop(g: Graph, nodes: list, grads: dict, stop: Optional[T] = None) -> None:
     """Reverse sweep over ``nodes`` (creation order) accumulating cotangents in ``grads``."""
     for t in reversed(nodes):
@@ -612,43 +618,35 @@ def _backprop(g: Graph, nodes: list, grads: dict, stop: Optional[T] = None) -> N
         if go is None or not t.rg or t.op in ("Input", "Const") or t is stop:
             continue
         del grads[t.id]
-        if t.op in ("SliceDyn", "Slice") and "group" in t.attrs:
-            # Slices that partition a tensor in order (edge chunks: rows; m blocks: one static axis):
-            # the gradient is the concatenation of the slices' cotangents, not a sum of zero-padded
-            # copies. Every slice of a group must be used, or the group never completes.
+        if t.op in ("SliceDyn", "Slice", "Gather") and "group" in t.attrs:
+            # A group: the parts of one tensor in order, each with its own cotangent, handled once
+            # the last part's cotangent is in. Every part must be used, or the group never completes.
             key, k, n = t.attrs["group"], t.attrs["index"], t.attrs["count"]
             parts = g._groups.setdefault(key, {})
             parts[k] = go
-            if len(parts) == n:
+            if len(parts) < n:
+                continue
+            del g._groups[key]
+            ordered = [parts[j] for j in range(n)]
+            src = t.inputs[0]
+            if t.op != "Gather":
+                # Slices that partition a tensor (edge chunks: rows; m blocks: one static axis): the
+                # gradient is the concatenation of their cotangents, not a sum of zero-padded copies.
                 axis = 0 if t.op == "SliceDyn" else _norm_axis(t.attrs["axis"], t.rank)
-                whole = g.op("Concat", [parts[j] for j in range(n)], axis=axis)
-                src = t.inputs[0]
-                prev = grads.get(src.id)
-                grads[src.id] = whole if prev is None else prev + whole
-                del g._groups[key]
-            continue
-        if t.op == "Gather" and "group" in t.attrs:
+                _accumulate(grads, src, g.op("Concat", ordered, axis=axis))
+                continue
             # Per-chunk gathers of neighbour rows (adj "nbr_part"; inputs x, rows of this chunk, then
             # neigh, P, centre, reverse, Prev of all pairs): their cotangents, concatenated in chunk
             # order, are the cotangent of one gather of every pair's neighbour row, whose adjoint is
-            # the segment sum over the padded table of reverse pairs.
-            key, k, n = t.attrs["group"], t.attrs["index"], t.attrs["count"]
-            parts = g._groups.setdefault(key, {})
-            parts[k] = go
-            if len(parts) == n:
-                # the zero row that the table's padding entries point at is written by the same
-                # Concat (the segment sum would otherwise copy the whole cotangent to append it)
-                trailing = tuple(go.shape[1:])
-                assert all(isinstance(d, int) for d in trailing), "nbr_part gather needs static row shape"
-                zero_row = g.const(np.zeros((1,) + trailing))
-                whole = g.op("Concat", [parts[j] for j in range(n)] + [zero_row], axis=0)
-                ins = t.inputs
-                gx = g.op("SegSum", [whole, ins[6], *ins[2:6]], adj="nbr", chunks=t.attrs.get("seg_chunks", 1),
-                          padded=1)
-                src = ins[0]
-                prev = grads.get(src.id)
-                grads[src.id] = gx if prev is None else prev + gx
-                del g._groups[key]
+            # the segment sum over the padded table of reverse pairs. The zero row that the table's
+            # padding entries point at is written by the same Concat (the segment sum would otherwise
+            # copy the whole cotangent to append it).
+            trailing = tuple(go.shape[1:])
+            assert all(isinstance(d, int) for d in trailing), "nbr_part gather needs static row shape"
+            whole = g.op("Concat", ordered + [g.const(np.zeros((1,) + trailing))], axis=0)
+            ins = t.inputs
+            _accumulate(grads, src, g.op("SegSum", [whole, ins[6], *ins[2:6]], adj="nbr",
+                                         chunks=t.attrs.get("seg_chunks", 1), padded=1))
             continue
         if t.id in g.regions:
             fn, inputs = g.regions[t.id]
@@ -676,10 +674,8 @@ def _backprop(g: Graph, nodes: list, grads: dict, stop: Optional[T] = None) -> N
             continue
         gin = _vjp(g, t, go)
         for inp, gi in zip(t.inputs, gin):
-            if gi is None or not inp.rg:
-                continue
-            prev = grads.get(inp.id)
-            grads[inp.id] = gi if prev is None else prev + gi
+            if gi is not None and inp.rg:
+                _accumulate(grads, inp, gi)
 
 
 def grad(g: Graph, y: T, wrt: T) -> T:
