@@ -126,6 +126,8 @@ interface Row {
   listMiB: number; maxRssMiB: number;
   skinRebuildMs?: number; skinRefreshMs?: number; skinRefreshOverRebuild?: number;
   skinRebuildCpuMs?: number; skinRefreshCpuMs?: number; skinRefreshOverRebuildCpu?: number;
+  /** The same refreshes with `refreshEngine: 'js'` (the baseline of the WebAssembly kernel). */
+  skinRefreshJsMs?: number; skinRefreshJsCpuMs?: number; skinRefreshJsOverRebuild?: number;
   aseMs?: number; aseNote?: string; speedupVsAse?: number;
   kdTreeMs?: number; speedupVsKdTree?: number;
 }
@@ -153,12 +155,17 @@ function benchSystem(sys: BenchSystem, withSkin: boolean, aseRepeats: number): R
     listMiB: bytes / 2 ** 20, maxRssMiB: sampleMemory().maxRssMiB,
   };
   if (withSkin) {
-    const verlet = new VerletNeighborList(sys, { cutoff: CUTOFF, skin: SKIN, threads: 1 });
+    // Both refresh engines on the same displacements, interleaved; rebuilds timed on the wasm list.
+    const verlet = new VerletNeighborList(sys, { cutoff: CUTOFF, skin: SKIN, threads: 1, refreshEngine: 'wasm' });
+    const verletJs = new VerletNeighborList(sys, { cutoff: CUTOFF, skin: SKIN, threads: 1, refreshEngine: 'js' });
+    if (verlet.activeRefreshEngine !== 'wasm') throw new Error(`${sys.name}: the wasm refresh engine is not in use`);
     const kick = Float64Array.from(sys.positions);
     const rebuildTimes: number[] = [];
     const refreshTimes: number[] = [];
+    const refreshJsTimes: number[] = [];
     const rebuildCpu: number[] = [];
     const refreshCpu: number[] = [];
+    const refreshJsCpu: number[] = [];
     const skinRepeats = n > 100_000 ? 3 : 5;
     for (let r = 0; r < skinRepeats; r++) {
       // Refresh: every atom moves a little (< skin/2) from the positions of the last build.
@@ -167,12 +174,17 @@ function benchSystem(sys: BenchSystem, withSkin: boolean, aseRepeats: number): R
       const refresh = timeRepeatedCpu(() => verlet.update(small), 1);
       refreshTimes.push(refresh.times[0]);
       refreshCpu.push(refresh.cpuTimes[0]);
-      if (verlet.rebuildCount !== before) throw new Error('refresh rebuilt');
+      const refreshJs = timeRepeatedCpu(() => verletJs.update(small), 1);
+      refreshJsTimes.push(refreshJs.times[0]);
+      refreshJsCpu.push(refreshJs.cpuTimes[0]);
+      if (verlet.rebuildCount !== before || verletJs.refreshCount !== verlet.refreshCount) throw new Error('refresh rebuilt');
+      if (refresh.result.count !== refreshJs.result.count) throw new Error(`${sys.name}: refresh engines disagree`);
       // Rebuild: one atom jumps by more than skin/2.
       kick[0] = sys.positions[0] + (r % 2 ? 0.8 : -0.8) * SKIN;
       const rebuild = timeRepeatedCpu(() => verlet.update(kick), 1);
       rebuildTimes.push(rebuild.times[0]);
       rebuildCpu.push(rebuild.cpuTimes[0]);
+      verletJs.update(kick);
       if (verlet.rebuildCount !== before + 1) throw new Error('rebuild not triggered');
     }
     row.skinRebuildMs = median(rebuildTimes);
@@ -181,6 +193,9 @@ function benchSystem(sys: BenchSystem, withSkin: boolean, aseRepeats: number): R
     row.skinRebuildCpuMs = median(rebuildCpu);
     row.skinRefreshCpuMs = median(refreshCpu);
     row.skinRefreshOverRebuildCpu = row.skinRefreshCpuMs / row.skinRebuildCpuMs;
+    row.skinRefreshJsMs = median(refreshJsTimes);
+    row.skinRefreshJsCpuMs = median(refreshJsCpu);
+    row.skinRefreshJsOverRebuild = row.skinRefreshJsMs / row.skinRebuildMs;
   }
   if (aseRepeats > 0 && !noAse) {
     const ase = runAse(sys, aseRepeats);
@@ -263,7 +278,7 @@ async function main(): Promise<void> {
     console.log(
       `${row.system.padEnd(24)} ${String(row.atoms).padStart(7)} atoms ${String(row.pairs).padStart(9)} pairs  ` +
         `one-shot ${row.oneShotMs.toFixed(1)} ms (${row.oneShotMPairsPerS.toFixed(1)} M/s)  reuse ${row.reuseMs.toFixed(1)} ms (${row.reuseMPairsPerS.toFixed(1)} M/s, CPU ${row.reuseCpuMs.toFixed(1)} ms = ${row.reuseCpuMPairsPerS.toFixed(1)} M/s)` +
-        (row.skinRefreshOverRebuild !== undefined ? `  skin refresh/rebuild ${(100 * row.skinRefreshOverRebuild).toFixed(1)}% (CPU ${(100 * row.skinRefreshOverRebuildCpu!).toFixed(1)}%)` : '') +
+        (row.skinRefreshOverRebuild !== undefined ? `  skin refresh/rebuild ${(100 * row.skinRefreshOverRebuild).toFixed(1)}% (CPU ${(100 * row.skinRefreshOverRebuildCpu!).toFixed(1)}%; js engine ${(100 * row.skinRefreshJsOverRebuild!).toFixed(1)}%)` : '') +
         (row.aseMs !== undefined ? `  ASE ${row.aseMs.toFixed(0)} ms (×${row.speedupVsAse!.toFixed(1)})` : row.aseNote ? `  ASE: ${row.aseNote}` : '') +
         (row.kdTreeMs !== undefined ? `  kd-tree ${row.kdTreeMs.toFixed(0)} ms (×${row.speedupVsKdTree!.toFixed(1)})` : ''),
     );
@@ -333,12 +348,15 @@ async function main(): Promise<void> {
     '',
     `## Verlet skin list (cutoff ${CUTOFF} Å, skin ${SKIN} Å)`,
     '',
-    "Refresh = every atom moved up to 0.05 Å per coordinate from the last build. Pairs cross the cutoff on every such step (measured on the random box: 40,566 directed pairs at ±0.05 Å and 4,168 at ±0.005 Å per coordinate at 32,000 atoms; still 64 at 500 atoms and ±0.005 Å), so a kept set unchanged between steps is rare and a refresh must rewrite every column of the compacted list (i, j, S, D, d, reverse: about 56 bytes per kept pair) besides re-evaluating the stored pairs that can have entered the cutoff (since session 6 it skips those that were beyond cutoff + 2 × the largest displacement at the build, about a third of the skin list here); the rebuild writes about the same per stored pair plus the search. Both are memory-bound here, which puts the ratio near 16-25 % on this machine (measured 15-25 % over sessions 2-6, lowest for FCC at 256,000 atoms, where the rebuild's scattered reads cost more).",
+    "Refresh = every atom moved up to 0.05 Å per coordinate from the last build. Pairs cross the cutoff on every such step (measured on the random box: 40,566 directed pairs at ±0.05 Å and 4,168 at ±0.005 Å per coordinate at 32,000 atoms; still 64 at 500 atoms and ±0.005 Å), so a kept set unchanged between steps is rare and a refresh must rewrite every column of the compacted list (i, j, S, D, d, reverse: about 56 bytes per kept pair) besides re-evaluating the stored pairs that can have entered the cutoff (it skips those that were beyond cutoff + 2 × the largest displacement at the build, about a third of the skin list here).",
+    '',
+    "Engines: `refreshEngine: 'wasm'` (default since session 8) is native/verlet_refresh.c compiled to WebAssembly; `'js'` is the same loop in JavaScript (the refresh of sessions 2-7), timed on the same displacements in the same run as the baseline. Both give the same list bit for bit (test/neighbors/verlet.test.ts). The rebuild (search with cutoff + skin, segment bookkeeping, first refresh) is the JavaScript search in both cases.",
     '',
     markdownTable(
-      ['system', 'rebuild ms', 'refresh ms', 'refresh / rebuild', 'rebuild CPU ms', 'refresh CPU ms', 'refresh / rebuild (CPU)'],
+      ['system', 'rebuild ms', 'refresh ms (wasm)', 'refresh / rebuild', 'refresh ms (js)', 'js refresh / rebuild', 'js ÷ wasm', 'rebuild CPU ms', 'refresh CPU ms (wasm)', 'refresh / rebuild (CPU)', 'refresh CPU ms (js)'],
       rows.filter((r) => r.skinRebuildMs !== undefined).map((r) => [r.system, r.skinRebuildMs!, r.skinRefreshMs!, `${(100 * r.skinRefreshOverRebuild!).toFixed(1)} %`,
-        r.skinRebuildCpuMs!, r.skinRefreshCpuMs!, `${(100 * r.skinRefreshOverRebuildCpu!).toFixed(1)} %`]),
+        r.skinRefreshJsMs!, `${(100 * r.skinRefreshJsOverRebuild!).toFixed(1)} %`, r.skinRefreshJsMs! / r.skinRefreshMs!,
+        r.skinRebuildCpuMs!, r.skinRefreshCpuMs!, `${(100 * r.skinRefreshOverRebuildCpu!).toFixed(1)} %`, r.skinRefreshJsCpuMs!]),
     ),
     '',
     '## 1 vs 2 threads (NeighborSearch, reused buffers)',

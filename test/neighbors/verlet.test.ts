@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { VerletNeighborList } from '../../src/geometry/index.js';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { VerletNeighborList, type NeighborList } from '../../src/geometry/index.js';
+import { VERLET_REFRESH_SOURCE_SHA256 } from '../../src/geometry/refresh-wasm.generated.js';
 import { checkInvariants, expectMatchesBruteForce } from './check.js';
 import { randomSystem, rng } from './random-systems.js';
 
@@ -17,7 +20,7 @@ function displaced(positions: Float64Array, maxStep: number, r: () => number): F
   return out;
 }
 
-describe('VerletNeighborList', () => {
+describe.each(['wasm', 'js'] as const)('VerletNeighborList (refresh engine %s)', (refreshEngine) => {
   it('equals a fresh list after small and large displacements and cell changes', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
@@ -25,8 +28,9 @@ describe('VerletNeighborList', () => {
         const r = rng(seed ^ 0x5bd1e995);
         const cutoff = Math.min(sys.cutoff, 4);
         const skin = 0.2 + r() * 1.2;
-        const verlet = new VerletNeighborList(sys, { cutoff, skin, traversal: seed % 2 ? 'bin' : 'index' });
+        const verlet = new VerletNeighborList(sys, { cutoff, skin, traversal: seed % 2 ? 'bin' : 'index', refreshEngine });
         expect(verlet.rebuildCount).toBe(1);
+        expect(verlet.activeRefreshEngine).toBe(refreshEngine);
         let positions = sys.positions;
         let cell = sys.cell;
         let expectedRebuilds = 1;
@@ -70,7 +74,7 @@ describe('VerletNeighborList', () => {
     const cutoff = 3, skin = 1;
     // Two atoms at cutoff + 0.9 skin, approaching each other by 0.46 skin each: cutoff − 0.02 skin.
     const pair = { positions: new Float64Array([0, 0, 0, cutoff + 0.9 * skin, 0, 0]) };
-    const v = new VerletNeighborList(pair, { cutoff, skin });
+    const v = new VerletNeighborList(pair, { cutoff, skin, refreshEngine });
     expect(v.list.count).toBe(0);
     for (const f of [0.1, 0.2, 0.3, 0.4, 0.46]) {
       const x = f * skin;
@@ -83,7 +87,7 @@ describe('VerletNeighborList', () => {
       const sys = randomSystem(seed, 40);
       const r = rng(seed * 7919);
       const c = Math.min(sys.cutoff, 4);
-      const verlet = new VerletNeighborList(sys, { cutoff: c, skin: 0.8 });
+      const verlet = new VerletNeighborList(sys, { cutoff: c, skin: 0.8, refreshEngine });
       let positions = sys.positions;
       for (let step = 0; step < 12; step++) {
         positions = displaced(positions, 0.07, r);
@@ -98,9 +102,79 @@ describe('VerletNeighborList', () => {
 
   it('rejects a different atom count and a bad skin', () => {
     const sys = { positions: new Float64Array([0, 0, 0, 1, 0, 0]) };
-    const v = new VerletNeighborList(sys, { cutoff: 2, skin: 0.5 });
+    const v = new VerletNeighborList(sys, { cutoff: 2, skin: 0.5, refreshEngine });
     expect(v.list.count).toBe(2);
     expect(() => v.update(new Float64Array(3))).toThrow(/expected 6 coordinates/);
     expect(() => new VerletNeighborList(sys, { cutoff: 2, skin: -1 })).toThrow(/skin/);
+    expect(() => new VerletNeighborList(sys, { cutoff: 2, skin: 0.5, refreshEngine: 'gpu' as 'js' })).toThrow(/refreshEngine/);
+  });
+});
+
+describe('Verlet refresh engines', () => {
+  /** Every column of two lists, bit for bit (Object.is also tells −0 from 0 and compares NaN). */
+  function expectIdentical(a: NeighborList, b: NeighborList, label: string): void {
+    expect(a.count, label).toBe(b.count);
+    for (const key of ['centers', 'neighbors', 'shifts', 'vectors', 'distances', 'offsets', 'reverse'] as const) {
+      const x = a[key], y = b[key];
+      expect(x.length, `${label} ${key}`).toBe(y.length);
+      for (let k = 0; k < x.length; k++) {
+        if (!Object.is(x[k], y[k])) throw new Error(`${label}: ${key}[${k}] ${x[k]} (wasm) vs ${y[k]} (js)`);
+      }
+    }
+  }
+
+  it('give the same list bit for bit along random walks, with and without image codes', () => {
+    let uncoded = 0;
+    for (let seed = 1; seed <= 16; seed++) {
+      const sys = randomSystem(seed, 60);
+      const r = rng(seed * 104729);
+      const cutoff = Math.min(sys.cutoff, 4);
+      // Every other system: atoms moved by tens of thousands of cell vectors along the periodic
+      // axes (the same crystal), so shifts exceed the 16-bit image codes: the uncoded path.
+      const start = Float64Array.from(sys.positions);
+      const far = seed % 2 === 0 && sys.cell !== null && sys.pbc.some((p) => p);
+      for (let i = 0; far && i < start.length / 3; i++) {
+        for (let a = 0; a < 3; a++) {
+          if (!sys.pbc[a]) continue;
+          const m = Math.round((2 * r() - 1) * 40000);
+          for (let c = 0; c < 3; c++) start[3 * i + c] += m * sys.cell![3 * a + c];
+        }
+      }
+      const wasm = new VerletNeighborList({ ...sys, positions: start }, { cutoff, skin: 0.6, refreshEngine: 'wasm' });
+      const js = new VerletNeighborList({ ...sys, positions: start }, { cutoff, skin: 0.6, refreshEngine: 'js' });
+      expect(wasm.activeRefreshEngine).toBe('wasm');
+      if (far && start.length > 3) uncoded++;
+      expectIdentical(wasm.list, js.list, `seed ${seed} build`);
+      let positions: Float64Array = start;
+      for (let step = 0; step < 8; step++) {
+        positions = displaced(positions, step === 5 ? 0.5 : 0.05, r);
+        // A plain array on odd steps: the kernel copies any ArrayLike.
+        const input = step % 2 ? Array.from(positions) : positions;
+        expectIdentical(wasm.update(input), js.update(input), `seed ${seed} step ${step}`);
+      }
+      expect(wasm.rebuildCount).toBe(js.rebuildCount);
+      expect(wasm.refreshCount).toBeGreaterThan(3);
+    }
+    expect(uncoded).toBeGreaterThan(2);
+  });
+
+  it('keep a returned list valid until the next update, across a re-layout of the kernel memory', () => {
+    // Small system first, then a rebuild with many more pairs (cell shrunk): the kernel moves to
+    // a new memory; the list returned before must still read the same.
+    const sys = randomSystem(7, 80);
+    const v = new VerletNeighborList(sys, { cutoff: 2.5, skin: 0.5 });
+    const before = v.list;
+    const copy = before.distances.slice();
+    const cell = sys.cell === null ? null : sys.cell.map((x) => x * 0.7);
+    const after = v.update(sys.positions.map((x) => x * 0.7), cell);
+    expect(after.count).toBeGreaterThan(before.count);
+    expect(Array.from(before.distances)).toEqual(Array.from(copy));
+  });
+});
+
+describe('native kernels', () => {
+  it('the embedded WebAssembly was generated from the committed C source (bash native/build.sh)', () => {
+    const source = readFileSync(new URL('../../native/verlet_refresh.c', import.meta.url));
+    expect(createHash('sha256').update(source).digest('hex')).toBe(VERLET_REFRESH_SOURCE_SHA256);
   });
 });
