@@ -143,6 +143,49 @@ def test_grouped_slices_get_a_concatenated_gradient():
     assert np.abs(a).min() > 0  # every block gets its own cotangent
 
 
+def test_partitions_are_emitted_as_split_and_reduction_adjoints_stay_unexpanded(tmp_path):
+    """A grouped partition is written as one ONNX Split, so is the adjoint of a Concat all of whose
+    inputs need a gradient (one with an input that needs none keeps its Slices: a Split's unused
+    outputs cost memory in ONNX Runtime), and the adjoints of reductions join sums and products
+    broadcast instead of through an Expand; values and gradients unchanged."""
+    g = Graph()
+    x = g.input("x", "f", [4, 6], requires_grad=True)
+    c = g.input("c", "f", [4, 2])  # needs no gradient
+    parts = [g.op("Slice", [x], axis=1, start=lo, end=hi, group=("p", 0), index=k, count=3)
+             for k, (lo, hi) in enumerate(((0, 1), (1, 4), (4, 6)))]
+    cat = g.op("Concat", [g.op("Sigmoid", [parts[0]]), parts[1] * parts[1], parts[2]], axis=1)  # [4, 6]
+    cat2 = g.op("Concat", [cat, c], axis=1)  # [4, 8]
+    # layer-norm-like: mean and variance over the channels (their adjoints broadcast back)
+    mu = g.op("ReduceMean", [cat2], axes=[1], keepdims=1)
+    d = cat2 - mu
+    var = g.op("ReduceMean", [d * d], axes=[1], keepdims=1)
+    y = d / g.op("Sqrt", [var + 1e-3])
+    e = g.op("ReduceSum", [y * g.const(np.linspace(-1.0, 2.0, 32).reshape(4, 8))], axes=[0, 1], keepdims=1)
+    g.output("e", e)
+    g.output("dx", grad(g, e, x))
+    rng = np.random.default_rng(11)
+    feeds = {"x": rng.normal(size=(4, 6)), "c": rng.normal(size=(4, 2))}
+    out = g.run(feeds)
+    h, fd = 1e-6, np.zeros((4, 6))
+    for idx in np.ndindex(4, 6):
+        xp, xm = feeds["x"].copy(), feeds["x"].copy()
+        xp[idx] += h
+        xm[idx] -= h
+        fd[idx] = (g.run({**feeds, "x": xp})["e"][0] - g.run({**feeds, "x": xm})["e"][0]) / (2 * h)
+    assert np.abs(out["dx"] - fd).max() <= 1e-7 * max(1.0, np.abs(fd).max())
+    model = to_onnx(g, "float64")
+    ops = [n.op_type for n in model.graph.node]
+    # the forward partition and the adjoint of `cat`: Splits; the adjoint of `cat2`: one Slice
+    assert ops.count("Split") == 2 and ops.count("Slice") == 1 and "Pad" not in ops, ops
+    assert ops.count("Expand") == 1, ops  # the seed of the reverse sweep (1 to the energy's shape) only
+    if HAVE_NODE:
+        path = os.path.join(tmp_path, "p.onnx")
+        onnx.save(model, path)
+        res = run_ort(path, feeds)
+        for name in ("e", "dx"):
+            assert np.abs(res[name] - out[name]).max() <= 1e-12 * max(1.0, np.abs(out[name]).max()), name
+
+
 @pytest.mark.parametrize("trans_a,trans_b", [(0, 0), (1, 0), (0, 1), (1, 1)])
 def test_transposed_products(tmp_path, trans_a, trans_b):
     """MatMul with trans_a / trans_b (batched, with a broadcast batch axis): values against numpy,

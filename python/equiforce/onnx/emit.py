@@ -66,12 +66,24 @@ def to_onnx(g: Graph, float_dtype: str = "float64", graph_name: str = "equiforce
     em = _Emitter(float_dtype)
     needed = _live_nodes(g)
     out_names = {t.id: name for name, t in g.outputs}
+    splits = _static_partitions(g, needed)
     for t in g.nodes:
         if t.id not in needed:
             continue
         name = t.name if t.op == "Input" else f"t{t.id}"
         em.names[t.id] = name
         if t.op == "Input":
+            continue
+        if t.id in splits:
+            # One Split for all parts of a static partition, at its first part: ONNX Runtime runs a
+            # Slice on one thread, a Split on all of them (measured on the large graph's m blocks).
+            parts = splits.pop(t.id)
+            if parts is None:
+                continue  # a later part: written by the Split of the first
+            sizes = [p.attrs["end"] - p.attrs["start"] for p in parts]
+            axis = parts[0].attrs["axis"]
+            em.nodes.append(helper.make_node("Split", [em.names[t.inputs[0].id], em.ints(sizes)],
+                                             [f"t{p.id}" for p in parts], name=f"{name}_Split", axis=axis))
             continue
         if t.op == "Const":
             arr = t.attrs["value"].astype(_np_dtype(t.dtype, float_dtype))
@@ -92,6 +104,34 @@ def to_onnx(g: Graph, float_dtype: str = "float64", graph_name: str = "equiforce
     model.doc_string = doc
     onnx.checker.check_model(model)
     return model
+
+
+def _static_partitions(g: Graph, needed: set) -> dict:
+    """Groups of static Slices (IR attribute ``group``) that partition one axis of their input in
+    order, all of them emitted, keyed by node id: the first part maps to all parts, the others to
+    None. (A Split with outputs nobody reads made ONNX Runtime hold them: such groups stay Slices.)"""
+    groups: dict = {}
+    for t in g.nodes:
+        if t.op == "Slice" and "group" in t.attrs:
+            groups.setdefault(t.attrs["group"], []).append(t)
+    out: dict = {}
+    for members in groups.values():
+        parts = sorted(members, key=lambda p: p.attrs["index"])
+        src, axis = parts[0].inputs[0], parts[0].attrs["axis"]
+        dim = src.shape[axis]
+        ends = [0] + [p.attrs["end"] for p in parts]
+        live = [p for p in members if p.id in needed]  # node order
+        whole = (
+            len(parts) == parts[0].attrs["count"] and isinstance(dim, int) and axis >= 0
+            and len(live) == len(parts)
+            and all(p.inputs[0] is src and p.attrs["axis"] == axis and p.attrs["start"] == ends[k]
+                    for k, p in enumerate(parts))
+            and ends[-1] == dim
+        )
+        if whole:
+            out.update({p.id: None for p in parts})
+            out[live[0].id] = parts
+    return out
 
 
 def _shape_proto(shape):

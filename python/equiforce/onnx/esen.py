@@ -365,6 +365,24 @@ def build_esen(
     sel = np.zeros((nM, nL))
     for r, (l, m) in enumerate(coefs):
         sel[r, l * l + l + m] = 1.0
+    # The m-major Wigner matrix Wig = sel·D (D block diagonal in l) as one product of the flattened
+    # blocks l >= 1 with a 0/1 placement matrix, plus the constant l = 0 entry: entry (a, c) of block
+    # l lands at the row r that selects l² + a, column l² + c. Every output entry is one block entry
+    # (or zero), so this is exact; it replaces a padded copy per block, their Concat and a batched
+    # [nM, nL]·[nL, nL] product per pair with one GEMM that ONNX Runtime runs on all its threads.
+    row_of = {int(np.argmax(sel[r])): r for r in range(nM)}
+    place = np.zeros((sum((2 * l + 1) ** 2 for l in range(1, L + 1)), nM * nL))
+    wig_bias = np.zeros((1, nM * nL))
+    if 0 in row_of:
+        wig_bias[0, row_of[0] * nL] = 1.0
+    off = 0
+    for l in range(1, L + 1):
+        n = 2 * l + 1
+        for a in range(n):
+            if l * l + a in row_of:
+                for c in range(n):
+                    place[off + a * n + c, row_of[l * l + a] * nL + l * l + c] = 1.0
+        off += n * n
     gauss_off = np.linspace(0.0, hp.cutoff, hp.num_distance_basis)
     gcoeff = -0.5 / (2.0 * (gauss_off[1] - gauss_off[0])) ** 2
 
@@ -387,7 +405,10 @@ def build_esen(
         )
         # Wigner matrices from the unit vectors
         u = v / dist
-        ux, uy, uz = (b.sl(u, 1, k, k + 1) for k in range(3))  # [E,1] each
+        # the three columns partition u: their cotangents are concatenated, not padded and added
+        part = ("u", len(g.nodes))
+        ux, uy, uz = (g.op("Slice", [u], axis=1, start=k, end=k + 1, group=part, index=k, count=3)
+                      for k in range(3))  # [E,1] each
         s = g.op("Where", [g.op("Less", [uy, b.c(0.0)]), b.c(-1.0), b.c(1.0)])
         dn = s * uy + 1.0
         xx, zz, xz = ux * ux / dn, uz * uz / dn, ux * uz / dn
@@ -396,21 +417,21 @@ def build_esen(
             ux, s * (1.0 - (xx + zz)), uz,
             -(s * xz), -uz, s * (1.0 - zz),
         ]
-        R = b.reshape(g.op("Concat", R_entries, axis=1), [0, 3, 3])
-        blocks = [g.op("ExpandLike", [b.c(np.ones((1, 1, 1))), b.reshape(dn, [0, 1, 1])]), R]
+        R_flat = g.op("Concat", R_entries, axis=1)  # [E, 9]
+        R = b.reshape(R_flat, [0, 3, 3])
+        flat, prev = [R_flat], R
         for l in range(2, L + 1):
-            prev = blocks[-1]
             n = 2 * l - 1
             kron = b.reshape(b.reshape(R, [0, 3, 1, 3, 1]) * b.reshape(prev, [0, 1, n, 1, n]), [0, 3 * n, 3 * n])
-            blocks.append(b.c(Cs[l].T) @ kron @ b.c(Cs[l]))
-        rows = [g.op("Pad", [blk], axis=2, before=l * l, after=nL - (l + 1) ** 2) for l, blk in enumerate(blocks)]
-        D = g.op("Concat", rows, axis=1)  # [E, nL, nL] block-diagonal, l-major
+            prev = b.c(Cs[l].T) @ kron @ b.c(Cs[l])
+            flat.append(b.reshape(prev, [0, (2 * l + 1) ** 2]))
         env3 = b.reshape(env, [0, 1, 1])
         # All m blocks are rotated by one MatMul and sliced afterwards: ORT runs a batched MatMul as one
         # small GEMM per batch entry, whose fixed cost dominates at these sizes, so one 9-row GEMM per
         # (edge, half) beats one per m block (measured: 5.5 against 7.0 ms for 4,536 edges, C = 32,
         # slices included)
-        Wig = b.c(sel) @ D
+        blocks_flat = g.op("Concat", flat, axis=1) if L > 1 else R_flat  # [E, Σ_l≥1 (2l+1)²]
+        Wig = b.reshape(blocks_flat @ b.c(place) + b.c(wig_bias), [0, nM, nL])
         return x_edge, Wig, env3
 
     def edge_degree_messages(x_edge: T, Wig: T, env3: T) -> T:
@@ -486,11 +507,16 @@ def build_esen(
         for r, l in enumerate(degrees[1:]):
             G[r, l - 1] = 1.0
         gexp = b.c(G) @ b.reshape(g.op("Sigmoid", [gates]), [0, L, ch])
-        return g.op("Concat", [b.silu(b.sl(h, 1, 0, 1)), b.sl(h, 1, 1, len(degrees)) * gexp], axis=1)
+        part = ("gate", len(g.nodes))  # the two slices partition h: one Split, one Concat adjoint
+        h0, h1 = (g.op("Slice", [h], axis=1, start=lo, end=hi, group=part, index=k, count=2)
+                  for k, (lo, hi) in enumerate(((0, 1), (1, len(degrees)))))
+        return g.op("Concat", [b.silu(h0), h1 * gexp], axis=1)
 
     def so3_linear(x: T, prefix: str) -> T:
         W = b.w(prefix + ".weight")  # [L+1, out, in]
-        outs = [b.sl(x, 1, l * l, (l + 1) ** 2) @ b.c(W[l].T) for l in range(L + 1)]
+        part = ("so3", len(g.nodes))  # the degree blocks partition x: one Split, one Concat adjoint
+        outs = [g.op("Slice", [x], axis=1, start=l * l, end=(l + 1) ** 2, group=part, index=l, count=L + 1) @ b.c(W[l].T)
+                for l in range(L + 1)]
         bias = np.zeros((1, nL, W.shape[1]))
         bias[0, 0] = b.w(prefix + ".bias")
         return g.op("Concat", outs, axis=1) + b.c(bias)
@@ -593,8 +619,12 @@ def build_esen(
     def edge_gate(blocks: list, gates: T, ch: int) -> list:
         """GateActivation (m_prime layout) per m block: SiLU on (l=0), sigmoid(gate_l) on degree l >= 1."""
         sig = b.reshape(g.op("Sigmoid", [gates]), [0, L, ch])  # [E, L, ch], row l-1 gates degree l
-        y0 = blocks[0]
-        out = [y0 * g.op("Concat", [g.op("Sigmoid", [b.sl(y0, 1, 0, 1)]), sig], axis=1)]
+        # y0 gated row by row: its l = 0 row by its own sigmoid, the others by sig (the two parts of
+        # y0 partition it: one Split, and one Concat as the adjoint)
+        part = ("gate0", len(g.nodes))
+        y00, y0r = (g.op("Slice", [blocks[0]], axis=1, start=lo, end=hi, group=part, index=k, count=2)
+                    for k, (lo, hi) in enumerate(((0, 1), (1, L + 1))))
+        out = [g.op("Concat", [b.silu(y00), y0r * sig], axis=1)]
         for m in range(1, M + 1):
             nm = L - m + 1
             gm = g.op("Unsqueeze", [sig if m == 1 else b.sl(sig, 1, m - 1, L)], axes=[1])  # [E, 1, nm, ch]

@@ -474,7 +474,13 @@ def _vjp(g: Graph, t: T, go: T) -> list:
     if op == "Sub":
         return [ub(go, 0) if need[0] else None, ub(-go, 1) if need[1] else None]
     if op == "Mul":
-        return [ub(go * ins[1], 0) if need[0] else None, ub(go * ins[0], 1) if need[1] else None]
+        # A broadcast cotangent (adjoint of a reduction) multiplies unexpanded when the other factor
+        # alone has the output's shape: no full-size copy of it is written.
+        def times(other):
+            if go.op == "ExpandLike" and go.inputs[1] is t and tuple(broadcast_shapes(go.inputs[0].shape, other.shape)) == tuple(t.shape):
+                return go.inputs[0] * other
+            return go * other
+        return [ub(times(ins[1]), 0) if need[0] else None, ub(times(ins[0]), 1) if need[1] else None]
     if op == "Div":
         return [ub(go / ins[1], 0) if need[0] else None, ub(-(go * t) / ins[1], 1) if need[1] else None]
     if op == "Neg":
@@ -553,11 +559,17 @@ def _vjp(g: Graph, t: T, go: T) -> list:
                 outs.append(g.op("SliceDyn", [go, start, end], dim=inp.shape[0]) if inp.rg else None)
                 start = end
             return outs
+        # The slices partition the cotangent: when every input needs it, the emitter writes them as
+        # one Split (with a part nobody reads, ONNX Runtime held on to the Split's unused outputs:
+        # +140 MiB at 1,008 Cu on the large graph, so those Concats keep their Slices).
+        tag = len(ins) > 1 and all(inp.rg for inp in ins)
+        part = ("concat-vjp", len(g.nodes))
         outs = []
         start = 0
-        for inp in ins:
+        for k, inp in enumerate(ins):
             n = inp.shape[ax]
-            outs.append(g.op("Slice", [go], axis=ax, start=start, end=start + n) if inp.rg else None)
+            grp = dict(group=part, index=k, count=len(ins)) if tag else {}
+            outs.append(g.op("Slice", [go], axis=ax, start=start, end=start + n, **grp) if inp.rg else None)
             start += n
         return outs
     if op == "Slice":
@@ -606,9 +618,18 @@ def _unbroadcast_batch(g: Graph, grad: T, target: T) -> T:
 
 
 def _accumulate(grads: dict, t: T, gi: T) -> None:
-    """Adds the cotangent contribution ``gi`` to ``t``'s."""
+    """Adds the cotangent contribution ``gi`` to ``t``'s. A contribution that only broadcasts a
+    smaller tensor to ``t``'s shape (the adjoint of a reduction) joins a sum unexpanded: the Add
+    broadcasts it, and no full-size copy is written (ONNX Runtime's Expand runs on one thread)."""
     prev = grads.get(t.id)
-    grads[t.id] = gi if prev is None else prev + gi
+    if prev is None:
+        grads[t.id] = gi
+    elif gi.op == "ExpandLike" and gi.inputs[1] is t:
+        grads[t.id] = prev + gi.inputs[0]
+    elif prev.op == "ExpandLike" and prev.inputs[1] is t:
+        grads[t.id] = gi + prev.inputs[0]
+    else:
+        grads[t.id] = prev + gi
 
 
 def _backprop(g: Graph, nodes: list, grads: dict, stop: Optional[T] = None) -> None:
