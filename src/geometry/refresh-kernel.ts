@@ -130,6 +130,9 @@ export class RefreshKernel {
   private memory: WebAssembly.Memory | null = null;
   private run: ((params: number) => number) | null = null;
   private at = {} as Record<Region, number>;
+  /** The `Refresh` struct as doubles and as 32-bit integers (views of the current memory). */
+  private paramsF64 = new Float64Array(0);
+  private paramsI32 = new Int32Array(0);
   private params = 0;
   private build: RefreshBuild | null = null;
 
@@ -165,9 +168,8 @@ export class RefreshKernel {
     } else {
       new Int32Array(mem, at.shifts, 3 * build.pairs).set(build.shifts.subarray(0, 3 * build.pairs));
     }
-    const f64 = new Float64Array(mem, this.params, 10);
-    f64.set(build.cell.subarray(0, 9), 1);
-    const i32 = new Int32Array(mem, this.params, PARAMS_BYTES / 4);
+    this.paramsF64.set(build.cell.subarray(0, 9), 1);
+    const i32 = this.paramsI32;
     i32[20] = build.n;
     i32[21] = build.segmentsPerAtom;
     POINTERS.forEach((name, q) => {
@@ -206,6 +208,8 @@ export class RefreshKernel {
     this.memory = memory;
     this.at = place;
     this.params = params;
+    this.paramsF64 = new Float64Array(memory.buffer, params, 10);
+    this.paramsI32 = new Int32Array(memory.buffer, params, PARAMS_BYTES / 4);
     this.capacity = cap;
   }
 
@@ -221,8 +225,8 @@ export class RefreshKernel {
     const pos = new Float64Array(mem, this.at.positions, 3 * n);
     if (positions instanceof Float64Array) pos.set(positions.subarray(0, 3 * n));
     else for (let k = 0; k < 3 * n; k++) pos[k] = +positions[k];
-    new Float64Array(mem, this.params, 1)[0] = cutoff2;
-    new Int32Array(mem, this.params, PARAMS_BYTES / 4)[22] = skip;
+    this.paramsF64[0] = cutoff2;
+    this.paramsI32[22] = skip;
     const count = this.run(this.params);
     const at = this.at;
     return {

@@ -68,7 +68,9 @@ export class VerletNeighborList {
   /** Refresh engine asked for (see {@link VerletNeighborListOptions.refreshEngine}). */
   readonly refreshEngine: 'wasm' | 'js';
   /** Engine the refreshes since the last search run on: `'js'` also when the list did not fit the WebAssembly memory. */
-  activeRefreshEngine: 'wasm' | 'js' = 'js';
+  get activeRefreshEngine(): 'wasm' | 'js' {
+    return this.kernel !== null ? 'wasm' : 'js';
+  }
 
   private readonly binsPerCutoff: 1 | 2;
   private readonly traversal: NeighborListOptions['traversal'];
@@ -99,7 +101,7 @@ export class VerletNeighborList {
   private shellClass!: Uint8Array;
   /** Most pairs of one centre in the skin list (bounds a segment's candidates). */
   private maxBlock = 1;
-  /** The WebAssembly refresh (null with the JavaScript engine or before the first build). */
+  /** The WebAssembly refresh holding the current build (null: refreshes run in JavaScript). */
   private kernel: RefreshKernel | null = null;
 
   /**
@@ -276,7 +278,6 @@ export class VerletNeighborList {
    * back to JavaScript for this build when the list does not fit its memory.
    */
   private loadKernel(cell: Float64Array): void {
-    this.activeRefreshEngine = 'js';
     if (this.refreshEngine !== 'wasm') return;
     const { list: L, neighborSorted, segmentCount, segmentsPerAtom } = this.skin_;
     try {
@@ -287,7 +288,6 @@ export class VerletNeighborList {
         shifts: L.shifts, neighborSorted, shiftTable: this.shiftTable, shiftVectors: this.shiftVectors, cell,
         longestBlock: this.maxBlock,
       });
-      this.activeRefreshEngine = 'wasm';
     } catch (e) {
       // Too large for one WebAssembly memory, or the process cannot get that much at once.
       if (!(e instanceof RefreshKernelCapacityError || e instanceof RangeError)) throw e;
@@ -318,7 +318,7 @@ export class VerletNeighborList {
     // Pairs of shell class above `skip` are at least cutoff + 2 × maxDisplacement apart now (the
     // margin absorbs rounding; both directions of a pair share the class, so they stay mirrored).
     const skip = this.skin > 0 ? Math.ceil(((2 * maxDisplacement + 1e-9 * (this.cutoff + this.skin)) * 255) / this.skin) : 256;
-    if (this.kernel === null || this.activeRefreshEngine !== 'wasm') return this.compactJs(positions, cell, skip);
+    if (this.kernel === null) return this.compactJs(positions, cell, skip);
     const out = this.kernel.refresh(positions, this.cutoff * this.cutoff, skip);
     return { nAtoms: this.n, cutoff: this.cutoff, ...out };
   }

@@ -405,10 +405,7 @@ def build_esen(
         )
         # Wigner matrices from the unit vectors
         u = v / dist
-        # the three columns partition u: their cotangents are concatenated, not padded and added
-        part = ("u", len(g.nodes))
-        ux, uy, uz = (g.op("Slice", [u], axis=1, start=k, end=k + 1, group=part, index=k, count=3)
-                      for k in range(3))  # [E,1] each
+        ux, uy, uz = g.partition(u, 1, [0, 1, 2, 3])  # [E,1] each
         s = g.op("Where", [g.op("Less", [uy, b.c(0.0)]), b.c(-1.0), b.c(1.0)])
         dn = s * uy + 1.0
         xx, zz, xz = ux * ux / dn, uz * uz / dn, ux * uz / dn
@@ -507,16 +504,12 @@ def build_esen(
         for r, l in enumerate(degrees[1:]):
             G[r, l - 1] = 1.0
         gexp = b.c(G) @ b.reshape(g.op("Sigmoid", [gates]), [0, L, ch])
-        part = ("gate", len(g.nodes))  # the two slices partition h: one Split, one Concat adjoint
-        h0, h1 = (g.op("Slice", [h], axis=1, start=lo, end=hi, group=part, index=k, count=2)
-                  for k, (lo, hi) in enumerate(((0, 1), (1, len(degrees)))))
+        h0, h1 = g.partition(h, 1, [0, 1, len(degrees)])
         return g.op("Concat", [b.silu(h0), h1 * gexp], axis=1)
 
     def so3_linear(x: T, prefix: str) -> T:
         W = b.w(prefix + ".weight")  # [L+1, out, in]
-        part = ("so3", len(g.nodes))  # the degree blocks partition x: one Split, one Concat adjoint
-        outs = [g.op("Slice", [x], axis=1, start=l * l, end=(l + 1) ** 2, group=part, index=l, count=L + 1) @ b.c(W[l].T)
-                for l in range(L + 1)]
+        outs = [xl @ b.c(W[l].T) for l, xl in enumerate(g.partition(x, 1, [l * l for l in range(L + 2)]))]
         bias = np.zeros((1, nL, W.shape[1]))
         bias[0, 0] = b.w(prefix + ".bias")
         return g.op("Concat", outs, axis=1) + b.c(bias)
@@ -619,11 +612,8 @@ def build_esen(
     def edge_gate(blocks: list, gates: T, ch: int) -> list:
         """GateActivation (m_prime layout) per m block: SiLU on (l=0), sigmoid(gate_l) on degree l >= 1."""
         sig = b.reshape(g.op("Sigmoid", [gates]), [0, L, ch])  # [E, L, ch], row l-1 gates degree l
-        # y0 gated row by row: its l = 0 row by its own sigmoid, the others by sig (the two parts of
-        # y0 partition it: one Split, and one Concat as the adjoint)
-        part = ("gate0", len(g.nodes))
-        y00, y0r = (g.op("Slice", [blocks[0]], axis=1, start=lo, end=hi, group=part, index=k, count=2)
-                    for k, (lo, hi) in enumerate(((0, 1), (1, L + 1))))
+        # y0 gated row by row: its l = 0 row by its own SiLU, the others by sig
+        y00, y0r = g.partition(blocks[0], 1, [0, 1, L + 1])
         out = [g.op("Concat", [b.silu(y00), y0r * sig], axis=1)]
         for m in range(1, M + 1):
             nm = L - m + 1
@@ -642,10 +632,7 @@ def build_esen(
             """Rotated, convolved and back-rotated messages [E, nL, C] of the pairs in ``msg``
             [E, 2, nL, C] (source and target halves stacked on axis 1)."""
             rot_all = g.op("Unsqueeze", [Wig], axes=[1]) @ msg  # [E, 2, nM, C]
-            # the m blocks partition rot_all: their cotangents are concatenated, not padded and added
-            part = ("rot", len(g.nodes))  # unique per (re)computation
-            rot = [g.op("Slice", [rot_all], axis=2, start=m_off[m], end=m_off[m + 1], group=part, index=m, count=M + 1)
-                   for m in range(M + 1)]  # [E, 2, rows_m, C]
+            rot = g.partition(rot_all, 2, m_off)  # the m blocks [E, 2, rows_m, C]
             rsplit = [(L + 1) * 2 * C] + [(L - m + 1) * 2 * C for m in range(1, M + 1)]
             rperm = [perm_pair_m0(C)] + [perm_pair_rad(L - m + 1, C) for m in range(1, M + 1)]
             radial = b.radial_mlp(x_edge, pre + ".edge_wise.so2_conv_1.rad_func.net", split=rsplit, perms=rperm)
@@ -660,9 +647,7 @@ def build_esen(
             rot = []
             for h, xh in enumerate((src, dst)):
                 rot_all = Wig @ xh  # [E, nM, C]
-                part = ("rot", h, len(g.nodes))
-                rot.append([g.op("Slice", [rot_all], axis=1, start=m_off[m], end=m_off[m + 1], group=part, index=m,
-                                 count=M + 1) for m in range(M + 1)])  # [E, rows_m, C]
+                rot.append(g.partition(rot_all, 1, m_off))  # the m blocks [E, rows_m, C]
             # the radial rows of each (m, half): fairchem's radial output of block m is (l, half, c)
             row_sets, base = [], 0
             for m in range(M + 1):

@@ -292,6 +292,16 @@ class Graph:
         self.nodes.append(t)
         return t
 
+    def partition(self, x: T, axis: int, bounds: Sequence[int]) -> list:
+        """The parts ``x[bounds[k]:bounds[k+1]]`` along a static ``axis``, tagged as one group: their
+        gradient is the concatenation of their cotangents (not zero-padded copies summed), and the
+        emitter writes them as one Split. Every part must be used, or the group's gradient never
+        completes."""
+        key = ("partition", len(self.nodes))  # unique per (re)computation
+        n = len(bounds) - 1
+        return [self.op("Slice", [x], axis=axis, start=bounds[k], end=bounds[k + 1], group=key, index=k, count=n)
+                for k in range(n)]
+
     def checkpoint(self, fn: Callable, inputs: Sequence[T]) -> T:
         """out = fn(*inputs), recomputed during the backward pass instead of keeping its intermediates.
 
@@ -477,8 +487,9 @@ def _vjp(g: Graph, t: T, go: T) -> list:
         # A broadcast cotangent (adjoint of a reduction) multiplies unexpanded when the other factor
         # alone has the output's shape: no full-size copy of it is written.
         def times(other):
-            if go.op == "ExpandLike" and go.inputs[1] is t and tuple(broadcast_shapes(go.inputs[0].shape, other.shape)) == tuple(t.shape):
-                return go.inputs[0] * other
+            small = _unexpanded(go, t)
+            if small is not None and tuple(broadcast_shapes(small.shape, other.shape)) == tuple(t.shape):
+                return small * other
             return go * other
         return [ub(times(ins[1]), 0) if need[0] else None, ub(times(ins[0]), 1) if need[1] else None]
     if op == "Div":
@@ -559,19 +570,16 @@ def _vjp(g: Graph, t: T, go: T) -> list:
                 outs.append(g.op("SliceDyn", [go, start, end], dim=inp.shape[0]) if inp.rg else None)
                 start = end
             return outs
-        # The slices partition the cotangent: when every input needs it, the emitter writes them as
-        # one Split (with a part nobody reads, ONNX Runtime held on to the Split's unused outputs:
-        # +140 MiB at 1,008 Cu on the large graph, so those Concats keep their Slices).
-        tag = len(ins) > 1 and all(inp.rg for inp in ins)
-        part = ("concat-vjp", len(g.nodes))
-        outs = []
-        start = 0
-        for k, inp in enumerate(ins):
-            n = inp.shape[ax]
-            grp = dict(group=part, index=k, count=len(ins)) if tag else {}
-            outs.append(g.op("Slice", [go], axis=ax, start=start, end=start + n, **grp) if inp.rg else None)
-            start += n
-        return outs
+        bounds = [0]
+        for inp in ins:
+            bounds.append(bounds[-1] + inp.shape[ax])
+        # When every input needs its part, the parts are one partition (emitted as one Split). With a
+        # part nobody reads, ONNX Runtime held on to the Split's unused output (+140 MiB at 1,008 Cu
+        # on the large graph), so such Concats keep one Slice per differentiable input.
+        if len(ins) > 1 and all(inp.rg for inp in ins):
+            return g.partition(go, ax, bounds)
+        return [g.op("Slice", [go], axis=ax, start=bounds[k], end=bounds[k + 1]) if inp.rg else None
+                for k, inp in enumerate(ins)]
     if op == "Slice":
         ax = _norm_axis(at["axis"], x.rank)
         n = x.shape[ax]
@@ -617,6 +625,12 @@ def _unbroadcast_batch(g: Graph, grad: T, target: T) -> T:
     return unbroadcast(g, grad, target.shape)
 
 
+def _unexpanded(grad: T, t: T) -> Optional[T]:
+    """The smaller tensor that the cotangent ``grad`` of ``t`` only broadcasts to ``t``'s shape (the
+    adjoint of a reduction), or None."""
+    return grad.inputs[0] if grad.op == "ExpandLike" and grad.inputs[1] is t else None
+
+
 def _accumulate(grads: dict, t: T, gi: T) -> None:
     """Adds the cotangent contribution ``gi`` to ``t``'s. A contribution that only broadcasts a
     smaller tensor to ``t``'s shape (the adjoint of a reduction) joins a sum unexpanded: the Add
@@ -624,10 +638,10 @@ def _accumulate(grads: dict, t: T, gi: T) -> None:
     prev = grads.get(t.id)
     if prev is None:
         grads[t.id] = gi
-    elif gi.op == "ExpandLike" and gi.inputs[1] is t:
-        grads[t.id] = prev + gi.inputs[0]
-    elif prev.op == "ExpandLike" and prev.inputs[1] is t:
-        grads[t.id] = gi + prev.inputs[0]
+    elif _unexpanded(gi, t) is not None:
+        grads[t.id] = prev + _unexpanded(gi, t)
+    elif _unexpanded(prev, t) is not None:
+        grads[t.id] = gi + _unexpanded(prev, t)
     else:
         grads[t.id] = prev + gi
 
