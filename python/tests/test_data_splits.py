@@ -57,3 +57,17 @@ def test_states_into_train_moves_the_first_group_of_each_missing_state():
     trained = set().union(*(states[g] for g in out["train"]))
     assert trained == set().union(*states.values())
     assert states_into_train(out, states) == out  # nothing missing: unchanged
+
+
+def test_extend_split_keeps_every_known_group_in_place():
+    from equiforce.data.splits import extend_split, split_groups
+
+    old = split_groups([f"g{i}" for i in range(40)], (0.8, 0.1, 0.1), seed=0)
+    groups = [f"g{i}" for i in range(40)] + [f"new{i}" for i in range(30)]
+    out = extend_split(old, groups, (0.8, 0.1, 0.1), seed=1)
+    for name in ("train", "val", "test"):
+        assert set(old[name]) <= set(out[name])  # a model trained on the old split never saw old val/test
+    added = {name: set(out[name]) - set(old[name]) for name in out}
+    assert set.union(*added.values()) == {f"new{i}" for i in range(30)}
+    assert len(added["val"]) == 3 and len(added["test"]) == 3
+    assert extend_split(out, groups, (0.8, 0.1, 0.1), seed=1) == out  # nothing new: unchanged

@@ -193,6 +193,31 @@ def test_mixed_batches_hold_every_task_and_cover_each_frame():
     assert len(batches) == max(n_mol, n_metal)
 
 
+def test_edge_shares_and_open_shell_oversampling():
+    import dataclasses
+
+    from equiforce.data.graph import batches_mixed
+    from equiforce.train import training_pool
+
+    graphs = _emt_graphs() * 7
+    # ions and radicals: the first two molecules become a cation and a doublet radical
+    graphs[0] = dataclasses.replace(graphs[0], charge=1)
+    graphs[1] = dataclasses.replace(graphs[1], spin=2)
+    pool = training_pool(graphs, 3)
+    assert len(pool) == len(graphs) + 2 * 2
+    assert sum(g is graphs[0] for g in pool) == 3 and sum(g is graphs[1] for g in pool) == 3
+    for k in (2, 3):  # a metal cell and a closed-shell molecule: as often as in the training set
+        assert sum(g is graphs[k] for g in pool) == sum(g is graphs[k] for g in graphs)
+    assert training_pool(graphs, 1) == graphs
+    budget = 4 * max(g.edge_index.shape[1] for g in graphs)
+    batches = batches_mixed(pool, budget, np.random.default_rng(5), shares={0: 0.75, 1: 0.25})
+    for b in batches:
+        mol = sum(pool[i].edge_index.shape[1] for i in b if pool[i].task == 0)
+        metal = [i for i in b if pool[i].task == 1]
+        assert mol <= int(0.75 * budget)
+        assert sum(pool[i].edge_index.shape[1] for i in metal) <= int(0.25 * budget) or len(metal) == 1
+
+
 def test_task_balanced_loss_weighs_tasks_equally():
     from equiforce.data.graph import collate
     from equiforce.train import backbone_kwargs, build_model

@@ -125,9 +125,10 @@ def batches_by_edges(graphs: Sequence[Graph], max_edges: int, rng: Optional[np.r
     return out
 
 
-def batches_mixed(graphs: Sequence[Graph], max_edges: int, rng: np.random.Generator, max_systems: int = 64) -> list:
-    """Index lists of batches that each hold every task: the edge budget is split evenly between the
-    tasks, each task is packed on its own (``batches_by_edges``) and the k-th batches of all tasks are
+def batches_mixed(graphs: Sequence[Graph], max_edges: int, rng: np.random.Generator, max_systems: int = 64,
+                  shares: Optional[dict] = None) -> list:
+    """Index lists of batches that each hold every task: the edge budget is split between the tasks
+    (evenly, or by ``shares``: task index -> fraction of the budget), each task is packed on its own (``batches_by_edges``) and the k-th batches of all tasks are
     joined. The task with fewer batches is cycled through fresh shuffles, so one pass covers the largest
     task once and every other task at least once.
 
@@ -135,9 +136,10 @@ def batches_mixed(graphs: Sequence[Graph], max_edges: int, rng: np.random.Genera
     steer Adam's moments and starve the other (measured: mixed one-task batches left the ``mol`` forces near
     the zero-force baseline while ``mol``-only training cut them by two thirds in the same number of steps)."""
     tasks = sorted({int(g.task) for g in graphs})
-    per_task = max(1, max_edges // max(len(tasks), 1))
     lists = []
     for t in tasks:
+        share = shares[t] if shares and t in shares else 1.0 / len(tasks)
+        per_task = max(1, int(max_edges * share))
         members = np.array([i for i, g in enumerate(graphs) if int(g.task) == t])
         sub = [graphs[i] for i in members]
         lists.append((members, sub, [[int(members[j]) for j in b] for b in batches_by_edges(sub, per_task, rng, max_systems)]))

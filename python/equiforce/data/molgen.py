@@ -46,8 +46,9 @@ class Species:
     cls: str
 
 
-def read_species(path: str = SMILES_FILE) -> list:
-    """Rows of the SMILES table with charge/multiplicity resolved (RDKit formal charges / radicals)."""
+def read_species(path: str = SMILES_FILE, first_index: int = 0) -> list:
+    """Rows of a SMILES table with charge/multiplicity resolved (RDKit formal charges / radicals),
+    numbered from ``first_index``."""
     from rdkit import Chem
 
     out = []
@@ -68,7 +69,17 @@ def read_species(path: str = SMILES_FILE) -> list:
             electrons = sum(a.GetAtomicNum() for a in h.GetAtoms()) - charge
             if (electrons - (mult - 1)) % 2:
                 raise ValueError(f"{smiles}: charge {charge} and multiplicity {mult} are inconsistent")
-            out.append(Species(len(out), smiles, charge, mult, cls))
+            out.append(Species(first_index + len(out), smiles, charge, mult, cls))
+    return out
+
+
+def all_species() -> list:
+    """The hand-written table (species 0..411), then the enumerated one (``mol_enumerate``), if present."""
+    from .mol_enumerate import ENUMERATED_FILE
+
+    out = read_species(SMILES_FILE)
+    if os.path.exists(ENUMERATED_FILE):
+        out += read_species(ENUMERATED_FILE, first_index=len(out))
     return out
 
 
@@ -187,10 +198,15 @@ def generate_species(sp: Species, xtb: Xtb, seed: int) -> tuple:
     return frames, stats
 
 
-def run(out: str, cache: str, limit: Optional[int] = None, seed: int = BASE_SEED, log=sys.stderr) -> FrameSet:
-    species = read_species()
+def run(out: str, cache: str, limit: Optional[int] = None, seed: int = BASE_SEED, log=sys.stderr,
+        first_index: int = 0, base: Optional[str] = None) -> FrameSet:
+    """Label species ``first_index``.. (all, or the first ``limit``) into the cache and write ``out``: the
+    frames of ``base`` (a data set made earlier from the species before ``first_index``) plus theirs."""
+    species = all_species()
     if limit is not None:
         species = species[:limit]
+    total = len(species)
+    species = [sp for sp in species if sp.index >= first_index]
     os.makedirs(cache, exist_ok=True)
     xtb = Xtb()
     t0 = time.time()
@@ -204,16 +220,21 @@ def run(out: str, cache: str, limit: Optional[int] = None, seed: int = BASE_SEED
         np.savez_compressed(path, stats=json.dumps(stats), **pack(frames, "mol"))
         for k, v in stats.items():
             totals[k] = totals.get(k, 0) + v
-        print(f"[mol {sp.index + 1}/{len(species)}] {sp.smiles} q={sp.charge} mult={sp.multiplicity}: "
+        print(f"[mol {sp.index + 1}/{total}] {sp.smiles} q={sp.charge} mult={sp.multiplicity}: "
               f"{len(frames)} frames, {time.time() - t:.1f} s (elapsed {time.time() - t0:.0f} s) {stats}",
               file=log, flush=True)
-    return assemble(cache, [sp.index for sp in species], out)
+    return assemble(cache, [sp.index for sp in species], out, base=base)
 
 
-def assemble(cache: str, indices: list, out: Optional[str], repair: bool = True) -> FrameSet:
+def assemble(cache: str, indices: list, out: Optional[str], repair: bool = True, base: Optional[str] = None) -> FrameSet:
     """Joins the per-species caches; with ``repair``, frames cached before the coordinate-tie guard
     (``label``) are relabelled in a rotated orientation."""
     frames, stats = [], {}
+    if base is not None:
+        old = FrameSet.load(base)
+        frames = [old.frame(j) for j in range(len(old))]
+        with np.load(base) as f:
+            stats = json.loads(str(f["generation_stats"])) if "generation_stats" in f.files else {}
     xtb = Xtb() if repair else None
     from rdkit import Chem
 
@@ -244,8 +265,14 @@ def main(argv: Optional[list] = None) -> int:
     ap.add_argument("--cache", default="../data/raw/mol")
     ap.add_argument("--limit", type=int, default=None, help="only the first N species (testing)")
     ap.add_argument("--seed", type=int, default=BASE_SEED)
+    ap.add_argument("--first-index", type=int, default=0,
+                    help="label only species from this index on (e.g. 412: the enumerated table)")
+    ap.add_argument("--base", default=None,
+                    help="data set of the species before --first-index, whose frames the output keeps")
     args = ap.parse_args(argv)
-    fs = run(args.out, args.cache, args.limit, args.seed)
+    if args.first_index and not args.base:
+        raise SystemExit("--first-index needs --base (the frames of the earlier species)")
+    fs = run(args.out, args.cache, args.limit, args.seed, first_index=args.first_index, base=args.base)
     print(f"wrote {args.out}: {len(fs)} frames, {int(fs.a['natoms'].sum())} atoms, "
           f"{len(fs.a['groups'])} molecules", flush=True)
     return 0

@@ -104,6 +104,40 @@ def make_splits(data_dir: str, seed: int = 0, fractions: Sequence[float] = (0.8,
     return out
 
 
+def extend_split(split: dict, groups: Iterable[str], fractions: Sequence[float] = (0.8, 0.1, 0.1),
+                 seed: int = 1) -> dict:
+    """``split`` with the groups it does not list yet added (split by ``fractions`` among themselves,
+    :func:`split_groups`); every group it lists keeps its place, so a model trained on the old
+    training split has still never seen any validation or test group."""
+    known = {g for name in SPLITS for g in split[name]}
+    new = split_groups([g for g in set(groups) if g not in known], fractions, seed)
+    return {name: sorted(list(split[name]) + new[name]) for name in SPLITS}
+
+
+def extend_splits(data_dir: str, seed: int = 1) -> dict:
+    """The splits of ``data_dir/splits.json`` extended to the groups of data added since
+    (:func:`extend_split` per task), with fresh sizes and the extension recorded under ``extended``."""
+    import os
+
+    from .store import FrameSet
+
+    out = load(os.path.join(data_dir, "splits.json"))
+    out.setdefault("extended", [])
+    record = {"seed": seed}
+    for task in ("mol", "metal"):
+        fs = FrameSet.load(os.path.join(data_dir, f"{task}.npz"))
+        names = fs.group_names()
+        before = sum(len(out[task][s]) for s in SPLITS)
+        out[task] = extend_split(out[task], [str(g) for g in names], out.get("fractions", (0.8, 0.1, 0.1)), seed)
+        record[task] = {s: len(out[task][s]) for s in SPLITS}
+        record[task]["added_groups"] = sum(len(out[task][s]) for s in SPLITS) - before
+        idx = frame_indices(names, out[task])
+        out["sizes"][task] = {s: {"groups": len(out[task][s]), "frames": int(len(idx[s])),
+                                  "atoms": int(fs.a["natoms"][idx[s]].sum())} for s in SPLITS}
+    out["extended"].append(record)
+    return out
+
+
 def main(argv=None) -> int:
     import argparse
 
@@ -112,10 +146,16 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--states-in-train", action="store_true",
                     help="every (charge, multiplicity) of the mol data gets a group in training")
+    ap.add_argument("--extend", action="store_true",
+                    help="keep the groups of the existing splits.json where they are and split only the groups "
+                         "added to the data since (seed --seed among themselves)")
     args = ap.parse_args(argv)
     import os
 
-    s = make_splits(args.data, args.seed, states_in_train=args.states_in_train)
+    if args.extend:
+        s = extend_splits(args.data, args.seed)
+    else:
+        s = make_splits(args.data, args.seed, states_in_train=args.states_in_train)
     save(os.path.join(args.data, "splits.json"), s)
     print(json.dumps(s["sizes"], indent=1))
     return 0

@@ -1,0 +1,182 @@
+"""More distinct molecules for the ``mol`` task: substituted scaffolds enumerated with RDKit.
+
+The hand-written table (``mol_smiles.tsv``, 412 species, 397 distinct molecules) is too small for
+energies that transfer across molecules (docs/training.md section 8: the validation error is
+dominated by whole-molecule offsets). This module writes a second table,
+``mol_smiles_enumerated.tsv``, of molecules built from scaffolds and substituents:
+
+- one substituent on one of the scaffolds (aromatic and heteroaromatic rings, rings, chains);
+- two substituents on benzene (ortho, meta, para) and on ethane / propane chains (bifunctional);
+- ionic substituents and scaffolds (carboxylates, phenolates, thiolates, ammonium, pyridinium) for
+  closed-shell anions and cations, radical substituents (benzyl, phenoxyl, anilino, thiyl types) for
+  neutral radicals, and radical cations / anions of a sample of the neutral aromatics (same SMILES,
+  charge +-1, doublet; they share the group of their neutral parent in the splits).
+
+Every candidate is canonicalised, kept only if it is new (not in the hand-written table), within the
+task's elements and size (``molgen.read_species`` rules) and embeddable by ETKDG; a seeded sample
+of each family then makes the table. Same seed, same table: ``python -m equiforce.data.mol_enumerate``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+from typing import Iterable, Optional
+
+import numpy as np
+
+from .molgen import ELEMENTS, MAX_ATOMS, SMILES_FILE
+
+ENUMERATED_FILE = os.path.join(os.path.dirname(__file__), "mol_smiles_enumerated.tsv")
+SEED = 20261207
+
+# Scaffolds: "{}" is where the substituent goes (written after an atom, as a branch or chain end).
+SCAFFOLDS = {
+    "aromatic": ["c1ccc(cc1){}", "Cc1ccc(cc1){}", "c1ccc2ccccc2c1{}"],
+    "heterocycle": ["c1ccnc(c1){}", "c1cncc(c1){}", "c1cnccc1{}", "c1ccsc1{}", "c1ccoc1{}", "Cn1cccc1{}",
+                    "c1cnc(nc1){}", "c1csc(n1){}", "Cn1ccnc1{}"],
+    "alicyclic": ["C1CCC(CC1){}", "C1CCC(C1){}", "C1CC1{}", "C1CCOC(C1){}", "C1CN(CCO1){}"],
+    "aliphatic": ["C{}", "CC{}", "CCC{}", "CC(C){}", "CC(C)(C){}", "CCCC{}", "C=CC{}", "C#CC{}", "C=C{}"],
+}
+# Neutral closed-shell substituents.
+SUBSTITUENTS = ["F", "Cl", "O", "OC", "OCC", "N", "NC", "N(C)C", "C(=O)O", "C(=O)OC", "C(=O)N", "C(=O)NC",
+                "C(=O)C", "C=O", "C#N", "[N+](=O)[O-]", "S", "SC", "S(=O)(=O)C", "S(=O)(=O)N", "C(F)(F)F",
+                "OC(=O)C", "NC(=O)C", "C", "CC", "C(C)C", "OC(F)(F)F", "SC(F)(F)F", "C=C", "C#C", "CO",
+                "CCl", "CF", "N=C=O", "N=C=S", "NC(=O)N", "OC(=O)N", "C(=O)Cl", "S(=O)C", "NS(=O)(=O)C"]
+# Charged closed-shell substituents (formal charge in the SMILES).
+ANIONIC = ["C(=O)[O-]", "[O-]", "[S-]", "S(=O)(=O)[O-]", "CC(=O)[O-]", "[N-]S(=O)(=O)C"]
+CATIONIC = ["[NH3+]", "[NH2+]C", "[NH+](C)C", "[N+](C)(C)C", "C[NH3+]", "C(=[NH2+])N"]
+CATIONIC_SCAFFOLDS = ["c1cc[nH+]cc1{}", "c1ccc[nH+]c1{}", "C[n+]1cccc(c1){}"]
+# Radical substituents (one unpaired electron on the attached group).
+RADICAL = ["[CH2]", "[O]", "[NH]", "[S]", "[CH]C", "C(=O)[O]", "O[O]", "[C](C)C"]
+
+
+def _canonical(smiles: str) -> Optional[str]:
+    from rdkit import Chem
+
+    mol = Chem.MolFromSmiles(smiles)
+    return None if mol is None else Chem.MolToSmiles(mol)
+
+
+def _allowed(smiles: str) -> bool:
+    """Inside the task's elements and size, and embeddable by ETKDG (what ``molgen`` needs)."""
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        return False
+    h = Chem.AddHs(mol)
+    if h.GetNumAtoms() > MAX_ATOMS or h.GetNumAtoms() < 3 or not {a.GetSymbol() for a in h.GetAtoms()} <= ELEMENTS:
+        return False
+    params = AllChem.ETKDGv3()
+    params.randomSeed = 1
+    return AllChem.EmbedMolecule(h, params) == 0
+
+
+def _attach(scaffold: str, substituent: str) -> str:
+    return scaffold.replace("{}", f"({substituent})" if not scaffold.endswith("{}") else substituent)
+
+
+def candidate_families() -> dict:
+    """{family: [SMILES]} of every enumerated candidate, before filtering and sampling."""
+    from rdkit import RDLogger
+
+    RDLogger.DisableLog("rdApp.*")  # invalid combinations are expected and dropped silently
+    fam: dict = {"mono": [], "di-benzene": [], "bifunctional": [], "anion": [], "cation": [], "radical": []}
+    for scaffolds in SCAFFOLDS.values():
+        for sc, r in itertools.product(scaffolds, SUBSTITUENTS):
+            fam["mono"].append(_attach(sc, r))
+        for sc, r in itertools.product(scaffolds, ANIONIC):
+            fam["anion"].append(_attach(sc, r))
+        for sc, r in itertools.product(scaffolds, CATIONIC):
+            fam["cation"].append(_attach(sc, r))
+        for sc, r in itertools.product(scaffolds, RADICAL):
+            fam["radical"].append(_attach(sc, r))
+    for sc, r in itertools.product(CATIONIC_SCAFFOLDS, SUBSTITUENTS):
+        fam["cation"].append(_attach(sc, r))
+    for a, b in itertools.combinations(SUBSTITUENTS, 2):
+        for pattern in ("c1ccc(c({})c1){}", "c1cc({})cc(c1){}", "c1cc({})ccc1{}"):  # ortho, meta, para
+            fam["di-benzene"].append(pattern.format(a, b))
+        for chain in ("C({})C{}", "C({})CC{}"):  # a-CH2-CH2-b, a-CH2-CH2-CH2-b
+            fam["bifunctional"].append(chain.format(a, b))
+    for a, b in itertools.product(SUBSTITUENTS[:20], ANIONIC[:3]):
+        fam["anion"].append(f"c1cc({a})ccc1{b}")
+    for a, b in itertools.product(SUBSTITUENTS[:20], CATIONIC[:3]):
+        fam["cation"].append(f"c1cc({a})ccc1{b}")
+    return fam
+
+
+# How many species each family contributes (neutral closed shell, then ions and radicals).
+SAMPLE = {"mono": 150, "di-benzene": 150, "bifunctional": 90, "anion": 45, "cation": 45, "radical": 45}
+RADICAL_IONS = 40  # radical cations and anions of sampled neutral aromatics (same SMILES, charge +-1)
+
+
+def known_smiles(path: str = SMILES_FILE) -> set:
+    out = set()
+    with open(path) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                out.add(_canonical(line.split("\t")[0]))
+    return out
+
+
+def enumerate_species(seed: int = SEED, sample: Optional[dict] = None, radical_ions: int = RADICAL_IONS,
+                      exclude: Iterable[str] = ()) -> list:
+    """Rows (smiles, charge, multiplicity, class) of the enumerated table, deterministic for a seed."""
+    sample = SAMPLE if sample is None else sample
+    rng = np.random.default_rng(seed)
+    seen = set(exclude)
+    rows = []
+    neutral_aromatics = []
+    for family, candidates in candidate_families().items():
+        canon = []
+        for s in candidates:
+            c = _canonical(s)
+            if c is not None and c not in seen and c not in canon:
+                canon.append(c)
+        picked = []
+        for k in rng.permutation(len(canon)):
+            if len(picked) >= sample.get(family, 0):
+                break
+            if _allowed(canon[k]):
+                picked.append(canon[k])
+        seen.update(picked)
+        cls = {"mono": "enum-mono", "di-benzene": "enum-aromatic", "bifunctional": "enum-aliphatic",
+               "anion": "enum-anion", "cation": "enum-cation", "radical": "enum-radical"}[family]
+        rows += [(s, "-", "-", cls) for s in sorted(picked)]
+        if family in ("mono", "di-benzene"):
+            neutral_aromatics += [s for s in sorted(picked) if "c" in s]
+    # Radical ions share the SMILES (and so the split group) of a neutral parent picked above.
+    parents = [neutral_aromatics[k] for k in rng.permutation(len(neutral_aromatics))[:radical_ions]]
+    for n, s in enumerate(sorted(parents)):
+        q = 1 if n % 2 == 0 else -1
+        rows.append((s, str(q), "2", "enum-radical-cation" if q > 0 else "enum-radical-anion"))
+    return rows
+
+
+def write_table(rows: list, path: str = ENUMERATED_FILE, seed: int = SEED) -> None:
+    with open(path, "w") as f:
+        f.write("# equiforce `mol` task, enumerated molecules (python -m equiforce.data.mol_enumerate, "
+                f"seed {seed}).\n# Same columns as mol_smiles.tsv; species indices continue after that table's.\n")
+        for r in rows:
+            f.write("\t".join(r) + "\n")
+
+
+def main(argv: Optional[list] = None) -> int:
+    ap = argparse.ArgumentParser(description="Write mol_smiles_enumerated.tsv (scaffolds x substituents).")
+    ap.add_argument("--out", default=ENUMERATED_FILE)
+    ap.add_argument("--seed", type=int, default=SEED)
+    args = ap.parse_args(argv)
+    rows = enumerate_species(args.seed, exclude=known_smiles())
+    write_table(rows, args.out, args.seed)
+    classes: dict = {}
+    for r in rows:
+        classes[r[3]] = classes.get(r[3], 0) + 1
+    print(f"wrote {args.out}: {len(rows)} species {classes}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
