@@ -106,8 +106,8 @@ def is_open_shell_or_charged(g) -> bool:
 
 def training_pool(train: list, repeat_states: int) -> list:
     """The frames batches are drawn from: every training frame once, and the frames of ions and radicals
-    ``repeat_states`` times in all (they are 14 % of the ``mol`` frames and 2-7x worse than closed-shell
-    neutral molecules, docs/training.md section 8)."""
+    ``repeat_states`` times in all (the minority of the ``mol`` frames, and 2-7x worse than closed-shell
+    neutral molecules in stage 3, docs/training.md section 8)."""
     extra = [g for g in train if is_open_shell_or_charged(g)] * max(0, repeat_states - 1)
     return list(train) + extra
 
@@ -536,6 +536,10 @@ def main(argv: Optional[list] = None) -> int:
         return measure_main(args)
     if args.procs < 1:
         raise SystemExit("--procs must be at least 1")
+    if args.mol_edge_share is not None and not 0.0 < args.mol_edge_share < 1.0:
+        raise SystemExit(f"--mol-edge-share must lie strictly between 0 and 1, got {args.mol_edge_share}")
+    if args.oversample_open_shell < 1:
+        raise SystemExit(f"--oversample-open-shell must be at least 1, got {args.oversample_open_shell}")
     run_parallel(train, args, args.procs)
     return 0
 

@@ -128,9 +128,10 @@ def batches_by_edges(graphs: Sequence[Graph], max_edges: int, rng: Optional[np.r
 def batches_mixed(graphs: Sequence[Graph], max_edges: int, rng: np.random.Generator, max_systems: int = 64,
                   shares: Optional[dict] = None) -> list:
     """Index lists of batches that each hold every task: the edge budget is split between the tasks
-    (evenly, or by ``shares``: task index -> fraction of the budget), each task is packed on its own (``batches_by_edges``) and the k-th batches of all tasks are
-    joined. The task with fewer batches is cycled through fresh shuffles, so one pass covers the largest
-    task once and every other task at least once.
+    (evenly, or by ``shares``: task index -> fraction of the budget), each task is packed on its own
+    (``batches_by_edges``) and the k-th batches of all tasks are joined. The task with fewer batches is
+    cycled through fresh shuffles, so one pass covers the largest task once and every other task at least
+    once.
 
     Why: batches of one task at a time let the task with the larger gradients (metal forces and stress)
     steer Adam's moments and starve the other (measured: mixed one-task batches left the ``mol`` forces near
