@@ -35,6 +35,7 @@ from .data import splits as splits_mod
 from .data.graph import batches_by_edges, batches_mixed, build_graphs, collate
 from .data.store import FrameSet
 from .threads import limit_threads
+from .training.breakdown import state_of
 from .training.core import EMA, TaskStats, evaluate_sets, loss_terms, predict_batch, task_stats
 from .training.parallel import Group
 from .training.parallel import run as run_parallel
@@ -99,16 +100,13 @@ class Progress:
         self.stream.flush()
 
 
-def is_open_shell_or_charged(g) -> bool:
-    """A ``mol`` frame of an ion or a radical (charge != 0 or multiplicity > 1)."""
-    return g.task == TASKS.index("mol") and (int(g.charge) != 0 or int(g.spin) > 1)
-
-
 def training_pool(train: list, repeat_states: int) -> list:
     """The frames batches are drawn from: every training frame once, and the frames of ions and radicals
     ``repeat_states`` times in all (the minority of the ``mol`` frames, and 2-7x worse than closed-shell
     neutral molecules in stage 3, docs/training.md section 8)."""
-    extra = [g for g in train if is_open_shell_or_charged(g)] * max(0, repeat_states - 1)
+    mol = TASKS.index("mol")
+    extra = [g for g in train if g.task == mol and state_of(int(g.charge), int(g.spin)) != "neutral closed-shell"]
+    extra *= max(0, repeat_states - 1)
     return list(train) + extra
 
 
@@ -287,7 +285,8 @@ def train(args, group: Group = Group()) -> Optional[dict]:
         saved = resume["args"]
         for k in ARCHITECTURE_ARGS + ("seed", "max_train_mol", "max_train_metal", "init_from", "oversample_open_shell",
                                       "mol_edge_share"):
-            setattr(args, k, saved.get(k, getattr(args, k)))  # the architecture and data of a run are fixed at its start
+            # the architecture and data of a run are fixed at its start (options newer than the checkpoint: defaults)
+            setattr(args, k, saved.get(k, parser().get_default(k)))
         if saved.get("procs", 1) != args.procs:
             raise ValueError(f"--resume: the run was trained on {saved.get('procs', 1)} processes; resume it with "
                              f"--procs {saved.get('procs', 1)} (its batch order depends on it)")
@@ -361,7 +360,8 @@ def train(args, group: Group = Group()) -> Optional[dict]:
         return evaluate_sets(m, val_sub, stats, args.eval_edges)
 
     pool = training_pool(data["train"], args.oversample_open_shell)
-    shares = None if args.mol_edge_share is None else {0: args.mol_edge_share, 1: 1.0 - args.mol_edge_share}
+    shares = (None if args.mol_edge_share is None else
+              {TASKS.index("mol"): args.mol_edge_share, TASKS.index("metal"): 1.0 - args.mol_edge_share})
     model.train()
     epoch_rng = rng.bit_generator.state
     while not done:
@@ -509,7 +509,8 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--w-forces", type=float, default=1.0)
     o.add_argument("--w-stress", type=float, default=1.0)
     o.add_argument("--mix-tasks", action=argparse.BooleanOptionalAction, default=True,
-                   help="every batch holds both tasks (half the edge budget each) and the loss averages per task")
+                   help="every batch holds both tasks (half the edge budget each, or --mol-edge-share) and the loss "
+                        "averages per task")
     o.add_argument("--mol-edge-share", type=float, default=None,
                    help="with --mix-tasks: fraction of each batch's edge budget given to mol (default: even split)")
     o.add_argument("--oversample-open-shell", type=int, default=1,

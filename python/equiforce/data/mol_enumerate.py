@@ -31,7 +31,7 @@ from .molgen import ELEMENTS, MAX_ATOMS, SMILES_FILE
 ENUMERATED_FILE = os.path.join(os.path.dirname(__file__), "mol_smiles_enumerated.tsv")
 SEED = 20261207
 
-# Scaffolds: "{}" is where the substituent goes (written after an atom, as a branch or chain end).
+# Scaffolds: "{}" is where the substituent goes (after the atom it bonds to, at the end of the SMILES).
 SCAFFOLDS = {
     "aromatic": ["c1ccc(cc1){}", "Cc1ccc(cc1){}", "c1ccc2ccccc2c1{}"],
     "heterocycle": ["c1ccnc(c1){}", "c1cncc(c1){}", "c1cnccc1{}", "c1ccsc1{}", "c1ccoc1{}", "Cn1cccc1{}",
@@ -75,10 +75,6 @@ def _allowed(smiles: str) -> bool:
     return AllChem.EmbedMolecule(h, params) == 0
 
 
-def _attach(scaffold: str, substituent: str) -> str:
-    return scaffold.replace("{}", f"({substituent})" if not scaffold.endswith("{}") else substituent)
-
-
 def candidate_families() -> dict:
     """{family: [SMILES]} of every enumerated candidate, before filtering and sampling."""
     from rdkit import RDLogger
@@ -87,15 +83,15 @@ def candidate_families() -> dict:
     fam: dict = {"mono": [], "di-benzene": [], "bifunctional": [], "anion": [], "cation": [], "radical": []}
     for scaffolds in SCAFFOLDS.values():
         for sc, r in itertools.product(scaffolds, SUBSTITUENTS):
-            fam["mono"].append(_attach(sc, r))
+            fam["mono"].append(sc.format(r))
         for sc, r in itertools.product(scaffolds, ANIONIC):
-            fam["anion"].append(_attach(sc, r))
+            fam["anion"].append(sc.format(r))
         for sc, r in itertools.product(scaffolds, CATIONIC):
-            fam["cation"].append(_attach(sc, r))
+            fam["cation"].append(sc.format(r))
         for sc, r in itertools.product(scaffolds, RADICAL):
-            fam["radical"].append(_attach(sc, r))
+            fam["radical"].append(sc.format(r))
     for sc, r in itertools.product(CATIONIC_SCAFFOLDS, SUBSTITUENTS):
-        fam["cation"].append(_attach(sc, r))
+        fam["cation"].append(sc.format(r))
     for a, b in itertools.combinations(SUBSTITUENTS, 2):
         for pattern in ("c1ccc(c({})c1){}", "c1cc({})cc(c1){}", "c1cc({})ccc1{}"):  # ortho, meta, para
             fam["di-benzene"].append(pattern.format(a, b))
