@@ -268,6 +268,18 @@ def check_frames(model, graphs: list, stats: dict, per_task: int = 3) -> list:
 
 
 ARCHITECTURE_ARGS = ("channels", "lmax", "mmax", "layers", "hidden", "edge_channels", "num_basis", "cutoff")
+# Options that shape a run's schedule and loss: a resumed run keeps its own unless the command line names them
+# (so that `--resume --export DIR` of a finished run exports it instead of training on with default options).
+SCHEDULE_ARGS = ("hours", "max_steps", "lr", "min_lr", "schedule", "warmup_steps", "weight_decay", "clip", "ema",
+                 "batch_edges", "loss", "w_energy", "w_forces", "w_stress", "mix_tasks")
+
+
+def explicit_options(argv: Optional[list]) -> set:
+    """Names (argparse dests) of the options given on the command line ``argv``."""
+    probe = parser()
+    for action in probe._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(probe.parse_args(argv)))
 
 
 def train(args, group: Group = Group()) -> Optional[dict]:
@@ -287,6 +299,14 @@ def train(args, group: Group = Group()) -> Optional[dict]:
                                       "mol_edge_share"):
             # the architecture and data of a run are fixed at its start (options newer than the checkpoint: defaults)
             setattr(args, k, saved.get(k, parser().get_default(k)))
+        # args.explicit: set by main() from the command line (a caller of train() passes every option itself)
+        kept = [k for k in SCHEDULE_ARGS if hasattr(args, "explicit") and k in saved and k not in args.explicit
+                and getattr(args, k) != saved[k]]
+        for k in kept:
+            setattr(args, k, saved[k])
+        if kept:
+            print("--resume: the run's own " + ", ".join(f"--{k.replace('_', '-')} {saved[k]}" for k in kept),
+                  file=log, flush=True)
         if saved.get("procs", 1) != args.procs:
             raise ValueError(f"--resume: the run was trained on {saved.get('procs', 1)} processes; resume it with "
                              f"--procs {saved.get('procs', 1)} (its batch order depends on it)")
@@ -532,6 +552,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[list] = None) -> int:
     args = parser().parse_args(argv)
+    args.explicit = sorted(explicit_options(argv))
     if args.measure:
         from .training.measure import main as measure_main
         return measure_main(args)

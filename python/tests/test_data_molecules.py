@@ -10,30 +10,37 @@ pytest.importorskip("rdkit")
 
 
 def test_tables_hold_valid_distinct_species():
-    from equiforce.data.mol_enumerate import ENUMERATED_FILE
+    from equiforce.data.mol_enumerate import ENUMERATED2_FILE, ENUMERATED_FILE
     from equiforce.data.molgen import SMILES_FILE, all_species, group_key, read_species
 
     hand = read_species(SMILES_FILE)  # raises on invalid SMILES, elements, size or spin/charge parity
-    enumerated = read_species(ENUMERATED_FILE, first_index=len(hand))
+    round1 = read_species(ENUMERATED_FILE, first_index=len(hand))
+    round2 = read_species(ENUMERATED2_FILE, first_index=len(hand) + len(round1))
     species = all_species()
-    assert [sp.index for sp in species] == list(range(len(hand) + len(enumerated)))
-    assert species[len(hand)].smiles == enumerated[0].smiles
-    hand_groups = {group_key(sp.smiles) for sp in hand}
-    new_groups = {group_key(sp.smiles) for sp in enumerated}
-    assert not hand_groups & new_groups
-    assert len(new_groups) >= 500
-    # ions and radicals: closed-shell anions and cations, neutral radicals, radical ions of neutral parents
-    states = {(sp.charge, sp.multiplicity) for sp in enumerated}
-    assert {(0, 1), (-1, 1), (1, 1), (0, 2), (1, 2), (-1, 2)} <= states
-    for sp in enumerated:
-        if sp.multiplicity == 2 and sp.charge != 0:
-            assert any(p.smiles == sp.smiles and p.charge == 0 and p.multiplicity == 1 for p in enumerated)
+    assert [sp.index for sp in species] == list(range(len(hand) + len(round1) + len(round2)))
+    assert species[len(hand)].smiles == round1[0].smiles
+    assert species[len(hand) + len(round1)].smiles == round2[0].smiles
+    earlier_groups = {group_key(sp.smiles) for sp in hand}
+    for enumerated, at_least in ((round1, 500), (round2, 550)):
+        new_groups = {group_key(sp.smiles) for sp in enumerated}
+        assert not earlier_groups & new_groups  # every round adds only molecules no earlier table has
+        assert len(new_groups) >= at_least
+        earlier_groups |= new_groups
+        # ions and radicals: closed-shell anions and cations, neutral radicals, radical ions of neutral parents
+        states = {(sp.charge, sp.multiplicity) for sp in enumerated}
+        assert {(0, 1), (-1, 1), (1, 1), (0, 2), (1, 2), (-1, 2)} <= states
+        for sp in enumerated:
+            if sp.multiplicity == 2 and sp.charge != 0:
+                assert any(p.smiles == sp.smiles and p.charge == 0 and p.multiplicity == 1 for p in enumerated)
+    open_shell_or_ions = sum(sp.charge != 0 or sp.multiplicity != 1 for sp in round2)
+    assert open_shell_or_ions >= len(round2) // 2  # round 2 is weighted towards the states predicted worst
 
 
-def test_enumerated_table_is_reproducible(tmp_path):
+def test_enumerated_tables_are_reproducible(tmp_path):
     from equiforce.data import mol_enumerate as me
 
-    out = tmp_path / "enumerated.tsv"
-    me.write_table(me.enumerate_species(me.SEED, exclude=me.known_smiles()), str(out))
-    with open(me.ENUMERATED_FILE) as f:
-        assert out.read_text() == f.read()
+    for round_ in (1, 2):
+        out = tmp_path / f"enumerated{round_}.tsv"
+        assert me.main(["--round", str(round_), "--out", str(out)]) == 0
+        with open(me.ENUMERATED_FILE if round_ == 1 else me.ENUMERATED2_FILE) as f:
+            assert out.read_text() == f.read()

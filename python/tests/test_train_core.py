@@ -168,6 +168,27 @@ def test_tiny_run_checkpoint_resume_and_export(tmp_path):
     assert rows[0].startswith("kind,") and len(rows) == 1 + 5
 
 
+def test_resume_from_the_command_line_keeps_the_runs_schedule(tmp_path):
+    """`--resume --export DIR` of a finished run exports it: the schedule options (--hours, --max-steps, --lr, ...)
+    come from the checkpoint unless the command line names them, so defaults do not start a second schedule."""
+    from equiforce.train import explicit_options, main
+
+    assert explicit_options(["--run", "r", "--resume", "--lr", "1e-4"]) == {"run", "resume", "lr"}
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_tiny_dataset(str(data))
+    run = str(tmp_path / "run")
+    tiny = ["--channels", "8", "--layers", "1", "--edge-channels", "8", "--num-basis", "8", "--cutoff", "4.0",
+            "--data", str(data), "--run", run, "--batch-edges", "200", "--threads", "1", "--val-minutes", "1e9"]
+    assert main(tiny + ["--max-steps", "2", "--hours", "1.0", "--lr", "5e-4", "--warmup-steps", "1"]) == 0
+    assert main(["--data", str(data), "--run", run, "--resume", "--threads", "1", "--export", str(tmp_path / "m")]) == 0
+    ck = torch.load(os.path.join(run, "checkpoint.pt"))
+    assert ck["step"] == 2 and ck["args"]["lr"] == 5e-4 and ck["args"]["hours"] == 1.0
+    assert os.path.exists(tmp_path / "m" / "model.onnx")
+    assert main(["--data", str(data), "--run", run, "--resume", "--threads", "1", "--max-steps", "3"]) == 0
+    assert torch.load(os.path.join(run, "checkpoint.pt"))["step"] == 3  # named on the command line: extends the run
+
+
 def test_mixed_batches_hold_every_task_and_cover_each_frame():
     from equiforce.data.graph import batches_by_edges, batches_mixed
 

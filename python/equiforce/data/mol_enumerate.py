@@ -30,6 +30,10 @@ from .molgen import ELEMENTS, MAX_ATOMS, SMILES_FILE
 
 ENUMERATED_FILE = os.path.join(os.path.dirname(__file__), "mol_smiles_enumerated.tsv")
 SEED = 20261207
+# Round 2 (session 10): weighted towards ions and radicals, the states the models predict worst, and
+# towards larger molecules (two substituents on heterocycles, three on benzene).
+ENUMERATED2_FILE = os.path.join(os.path.dirname(__file__), "mol_smiles_enumerated2.tsv")
+SEED2 = 20261208
 
 # Scaffolds: "{}" is where the substituent goes (after the atom it bonds to, at the end of the SMILES).
 SCAFFOLDS = {
@@ -104,9 +108,32 @@ def candidate_families() -> dict:
     return fam
 
 
+def candidate_families_round2() -> dict:
+    """{family: [SMILES]} of round 2: round 1's families plus larger neutral molecules and ionic and
+    radical groups on substituted rings and chains (candidates already used are dropped later)."""
+    fam = candidate_families()
+    small = SUBSTITUENTS[:24]  # the compact ones, so that three fit within the size limit
+    hetero = ("c1cc({})ncc1{}", "c1c({})cncc1{}", "c1cc({})sc1{}", "c1cc({})oc1{}", "c1c({})ncnc1{}")
+    fam["di-heterocycle"] = [p.format(a, b) for a, b in itertools.permutations(small, 2) for p in hetero]
+    fam["tri-benzene"] = [p.format(a, b, c) for a, b, c in itertools.combinations(small, 3)
+                          for p in ("c1c({})cc({})cc1{}", "c1cc({})c({})cc1{}")]
+    rings = ("c1cc({})ccc1{}", "c1cc({})cc(c1){}", "c1ccc(c({})c1){}", "C({})CC{}", "C1CC(CCC1{}){}")
+    for a, p in itertools.product(SUBSTITUENTS, rings):
+        fam["anion"] += [p.format(a, b) for b in ANIONIC]
+        fam["cation"] += [p.format(a, b) for b in CATIONIC]
+        fam["radical"] += [p.format(a, b) for b in RADICAL]
+    return fam
+
+
 # How many species each family contributes (neutral closed shell, then ions and radicals).
 SAMPLE = {"mono": 150, "di-benzene": 150, "bifunctional": 90, "anion": 45, "cation": 45, "radical": 45}
 RADICAL_IONS = 40  # radical cations and anions of sampled neutral aromatics (same SMILES, charge +-1)
+SAMPLE2 = {"mono": 40, "di-benzene": 40, "bifunctional": 30, "di-heterocycle": 100, "tri-benzene": 60,
+           "anion": 110, "cation": 110, "radical": 110}
+RADICAL_IONS2 = 110
+CLASSES = {"mono": "enum-mono", "di-benzene": "enum-aromatic", "bifunctional": "enum-aliphatic",
+           "di-heterocycle": "enum-heterocycle", "tri-benzene": "enum-aromatic", "anion": "enum-anion",
+           "cation": "enum-cation", "radical": "enum-radical"}
 
 
 def known_smiles(path: str = SMILES_FILE) -> set:
@@ -119,14 +146,16 @@ def known_smiles(path: str = SMILES_FILE) -> set:
 
 
 def enumerate_species(seed: int = SEED, sample: Optional[dict] = None, radical_ions: int = RADICAL_IONS,
-                      exclude: Iterable[str] = ()) -> list:
-    """Rows (smiles, charge, multiplicity, class) of the enumerated table, deterministic for a seed."""
+                      exclude: Iterable[str] = (), families: Optional[dict] = None) -> list:
+    """Rows (smiles, charge, multiplicity, class) of an enumerated table, deterministic for a seed
+    (round 1's families and sample sizes unless ``families`` / ``sample`` are given)."""
     sample = SAMPLE if sample is None else sample
+    families = candidate_families() if families is None else families
     rng = np.random.default_rng(seed)
     seen = set(exclude)
     rows = []
     neutral_aromatics = []
-    for family, candidates in candidate_families().items():
+    for family, candidates in families.items():
         canon = []
         for s in candidates:
             c = _canonical(s)
@@ -139,10 +168,8 @@ def enumerate_species(seed: int = SEED, sample: Optional[dict] = None, radical_i
             if _allowed(canon[k]):
                 picked.append(canon[k])
         seen.update(picked)
-        cls = {"mono": "enum-mono", "di-benzene": "enum-aromatic", "bifunctional": "enum-aliphatic",
-               "anion": "enum-anion", "cation": "enum-cation", "radical": "enum-radical"}[family]
-        rows += [(s, "-", "-", cls) for s in sorted(picked)]
-        if family in ("mono", "di-benzene"):
+        rows += [(s, "-", "-", CLASSES[family]) for s in sorted(picked)]
+        if family in ("mono", "di-benzene", "di-heterocycle", "tri-benzene"):
             neutral_aromatics += [s for s in sorted(picked) if "c" in s]
     # Radical ions share the SMILES (and so the split group) of a neutral parent picked above.
     parents = [neutral_aromatics[k] for k in rng.permutation(len(neutral_aromatics))[:radical_ions]]
@@ -152,25 +179,43 @@ def enumerate_species(seed: int = SEED, sample: Optional[dict] = None, radical_i
     return rows
 
 
-def write_table(rows: list, path: str = ENUMERATED_FILE, seed: int = SEED) -> None:
+def write_table(rows: list, path: str = ENUMERATED_FILE, seed: int = SEED, round_: int = 1) -> None:
     with open(path, "w") as f:
-        f.write("# equiforce `mol` task, enumerated molecules (python -m equiforce.data.mol_enumerate, "
-                f"seed {seed}).\n# Same columns as mol_smiles.tsv; species indices continue after that table's.\n")
+        if round_ == 1:
+            f.write("# equiforce `mol` task, enumerated molecules (python -m equiforce.data.mol_enumerate, "
+                    f"seed {seed}).\n# Same columns as mol_smiles.tsv; species indices continue after that table's.\n")
+        else:
+            f.write("# equiforce `mol` task, enumerated molecules, round 2 (python -m equiforce.data.mol_enumerate "
+                    f"--round 2, seed {seed}).\n# Same columns as mol_smiles.tsv; species indices continue after "
+                    "mol_smiles_enumerated.tsv's.\n")
         for r in rows:
             f.write("\t".join(r) + "\n")
 
 
+def round2_species(seed: int = SEED2) -> list:
+    """Rows of round 2: new molecules only (neither in the hand-written table nor in round 1)."""
+    return enumerate_species(seed, SAMPLE2, RADICAL_IONS2, exclude=known_smiles() | known_smiles(ENUMERATED_FILE),
+                             families=candidate_families_round2())
+
+
 def main(argv: Optional[list] = None) -> int:
-    ap = argparse.ArgumentParser(description="Write mol_smiles_enumerated.tsv (scaffolds x substituents).")
-    ap.add_argument("--out", default=ENUMERATED_FILE)
-    ap.add_argument("--seed", type=int, default=SEED)
+    ap = argparse.ArgumentParser(description="Write mol_smiles_enumerated.tsv (round 1) or mol_smiles_enumerated2.tsv "
+                                             "(round 2): scaffolds x substituents.")
+    ap.add_argument("--round", type=int, choices=(1, 2), default=1)
+    ap.add_argument("--out", default=None, help="default: the round's table in the package")
+    ap.add_argument("--seed", type=int, default=None, help="default: the round's seed")
     args = ap.parse_args(argv)
-    rows = enumerate_species(args.seed, exclude=known_smiles())
-    write_table(rows, args.out, args.seed)
+    if args.round == 1:
+        seed, out = args.seed or SEED, args.out or ENUMERATED_FILE
+        rows = enumerate_species(seed, exclude=known_smiles())
+    else:
+        seed, out = args.seed or SEED2, args.out or ENUMERATED2_FILE
+        rows = round2_species(seed)
+    write_table(rows, out, seed, args.round)
     classes: dict = {}
     for r in rows:
         classes[r[3]] = classes.get(r[3], 0) + 1
-    print(f"wrote {args.out}: {len(rows)} species {classes}")
+    print(f"wrote {out}: {len(rows)} species {classes}")
     return 0
 
 

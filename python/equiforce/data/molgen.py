@@ -74,12 +74,14 @@ def read_species(path: str = SMILES_FILE, first_index: int = 0) -> list:
 
 
 def all_species() -> list:
-    """The hand-written table (species 0..411), then the enumerated one (``mol_enumerate``), if present."""
-    from .mol_enumerate import ENUMERATED_FILE
+    """The hand-written table (species 0..411), then the enumerated ones (``mol_enumerate``: round 1,
+    species 412..976, then round 2), those present, numbered in that order."""
+    from .mol_enumerate import ENUMERATED2_FILE, ENUMERATED_FILE
 
     out = read_species(SMILES_FILE)
-    if os.path.exists(ENUMERATED_FILE):
-        out += read_species(ENUMERATED_FILE, first_index=len(out))
+    for path in (ENUMERATED_FILE, ENUMERATED2_FILE):
+        if os.path.exists(path):
+            out += read_species(path, first_index=len(out))
     return out
 
 
