@@ -15,6 +15,11 @@ dominated by whole-molecule offsets). This module writes a second table,
 Every candidate is canonicalised, kept only if it is new (not in the hand-written table), within the
 task's elements and size (``molgen.read_species`` rules) and embeddable by ETKDG; a seeded sample
 of each family then makes the table. Same seed, same table: ``python -m equiforce.data.mol_enumerate``.
+
+Round 2 (``--round 2``, ``mol_smiles_enumerated2.tsv``) samples again from round 1's families plus two
+substituents on five heterocycles, three on benzene, and ionic and radical groups on substituted benzenes,
+chains and cyclohexanes, excluding every molecule of the earlier tables; more than half of its species are
+ions or radicals, the states the models predict worst (docs/training.md section 9).
 """
 
 from __future__ import annotations
@@ -206,10 +211,10 @@ def main(argv: Optional[list] = None) -> int:
     ap.add_argument("--seed", type=int, default=None, help="default: the round's seed")
     args = ap.parse_args(argv)
     if args.round == 1:
-        seed, out = args.seed or SEED, args.out or ENUMERATED_FILE
+        seed, out = SEED if args.seed is None else args.seed, args.out or ENUMERATED_FILE
         rows = enumerate_species(seed, exclude=known_smiles())
     else:
-        seed, out = args.seed or SEED2, args.out or ENUMERATED2_FILE
+        seed, out = SEED2 if args.seed is None else args.seed, args.out or ENUMERATED2_FILE
         rows = round2_species(seed)
     write_table(rows, out, seed, args.round)
     classes: dict = {}
