@@ -10,18 +10,22 @@ pytest.importorskip("rdkit")
 
 
 def test_tables_hold_valid_distinct_species():
-    from equiforce.data.mol_enumerate import ENUMERATED2_FILE, ENUMERATED_FILE
+    from equiforce.data.mol_enumerate import ROUND_FILES
     from equiforce.data.molgen import SMILES_FILE, all_species, group_key, read_species
 
     hand = read_species(SMILES_FILE)  # raises on invalid SMILES, elements, size or spin/charge parity
-    round1 = read_species(ENUMERATED_FILE, first_index=len(hand))
-    round2 = read_species(ENUMERATED2_FILE, first_index=len(hand) + len(round1))
+    rounds, first = [], len(hand)
+    for r in sorted(ROUND_FILES):
+        rounds.append(read_species(ROUND_FILES[r], first_index=first))
+        first += len(rounds[-1])
     species = all_species()
-    assert [sp.index for sp in species] == list(range(len(hand) + len(round1) + len(round2)))
-    assert species[len(hand)].smiles == round1[0].smiles
-    assert species[len(hand) + len(round1)].smiles == round2[0].smiles
+    assert [sp.index for sp in species] == list(range(first))
+    start = len(hand)
+    for enumerated in rounds:
+        assert species[start].smiles == enumerated[0].smiles
+        start += len(enumerated)
     earlier_groups = {group_key(sp.smiles) for sp in hand}
-    for enumerated, at_least in ((round1, 500), (round2, 550)):
+    for enumerated, at_least in zip(rounds, (500, 550, 550)):
         new_groups = {group_key(sp.smiles) for sp in enumerated}
         assert not earlier_groups & new_groups  # every round adds only molecules no earlier table has
         assert len(new_groups) >= at_least
@@ -32,15 +36,15 @@ def test_tables_hold_valid_distinct_species():
         for sp in enumerated:
             if sp.multiplicity == 2 and sp.charge != 0:
                 assert any(p.smiles == sp.smiles and p.charge == 0 and p.multiplicity == 1 for p in enumerated)
-    open_shell_or_ions = sum(sp.charge != 0 or sp.multiplicity != 1 for sp in round2)
-    assert open_shell_or_ions >= len(round2) // 2  # round 2 is weighted towards the states predicted worst
+    for later in rounds[1:]:  # rounds 2 and 3 are weighted towards the states predicted worst
+        assert sum(sp.charge != 0 or sp.multiplicity != 1 for sp in later) >= len(later) // 2
 
 
 def test_enumerated_tables_are_reproducible(tmp_path):
     from equiforce.data import mol_enumerate as me
 
-    for round_ in (1, 2):
+    for round_, path in me.ROUND_FILES.items():
         out = tmp_path / f"enumerated{round_}.tsv"
         assert me.main(["--round", str(round_), "--out", str(out)]) == 0
-        with open(me.ENUMERATED_FILE if round_ == 1 else me.ENUMERATED2_FILE) as f:
+        with open(path) as f:
             assert out.read_text() == f.read()

@@ -20,6 +20,11 @@ Round 2 (``--round 2``, ``mol_smiles_enumerated2.tsv``) samples again from round
 substituents on five heterocycles, three on benzene, and ionic and radical groups on substituted benzenes,
 chains and cyclohexanes, excluding every molecule of the earlier tables; more than half of its species are
 ions or radicals, the states the models predict worst (docs/training.md section 9).
+
+Round 3 (``--round 3``, ``mol_smiles_enumerated3.tsv``) brings scaffolds no earlier round has: fused
+bicyclic aromatics (indole, benzofuran, benzothiophene, quinolines, benzimidazole), five- and six-membered
+heteroaromatics with two or more heteroatoms, saturated N, O and S rings, ether, amine and carbonyl chains;
+one or two substituents on them, the ionic and radical groups, and radical ions of the new aromatics.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ SEED = 20261207
 # towards larger molecules (two substituents on heterocycles, three on benzene).
 ENUMERATED2_FILE = os.path.join(os.path.dirname(__file__), "mol_smiles_enumerated2.tsv")
 SEED2 = 20261208
+# Round 3 (session 11): new scaffolds, so that the molecules differ in kind and not only in substituents.
+ENUMERATED3_FILE = os.path.join(os.path.dirname(__file__), "mol_smiles_enumerated3.tsv")
+SEED3 = 20261209
 
 # Scaffolds: "{}" is where the substituent goes (after the atom it bonds to, at the end of the SMILES).
 SCAFFOLDS = {
@@ -59,6 +67,22 @@ CATIONIC = ["[NH3+]", "[NH2+]C", "[NH+](C)C", "[N+](C)(C)C", "C[NH3+]", "C(=[NH2
 CATIONIC_SCAFFOLDS = ["c1cc[nH+]cc1{}", "c1ccc[nH+]c1{}", "C[n+]1cccc(c1){}"]
 # Radical substituents (one unpaired electron on the attached group).
 RADICAL = ["[CH2]", "[O]", "[NH]", "[S]", "[CH]C", "C(=O)[O]", "O[O]", "[C](C)C"]
+# Round 3's scaffolds, none of which an earlier round uses.
+SCAFFOLDS3 = {
+    "fused": ["c1ccc2[nH]ccc2c1{}", "c1ccc2occc2c1{}", "c1ccc2sccc2c1{}", "c1ccc2ncccc2c1{}",
+              "c1ccc2[nH]cnc2c1{}", "c1ccc2ccncc2c1{}"],
+    "azole": ["c1cn[nH]c1{}", "c1cnc[nH]1{}", "c1cocn1{}", "c1cnoc1{}", "c1cscn1{}", "c1nc[nH]n1{}",
+              "c1nnc(o1){}", "Cn1ccc(n1){}"],
+    "azine": ["c1cnccn1{}", "c1ccnnc1{}", "c1ncncn1{}", "c1ccc(=O)[nH]c1{}"],
+    "saturated": ["C1CCNCC1{}", "CN1CCC(CC1){}", "C1CNCCN1{}", "C1CCOC1{}", "C1COC1{}", "C1CCC1{}",
+                  "C1CC=CCC1{}", "C1CCSC1{}", "O=C1CCCN1{}", "C1CCC(=O)C(C1){}"],
+    "chain": ["COCC{}", "CSCC{}", "CN(C)CC{}", "CC(=O)CC{}", "COC(=O)C{}", "CNC(=O)C{}", "CCOCCO{}",
+              "CC(C)(C)OC{}", "C=CC(=O){}", "CC=CC{}"],
+}
+# Round 3's two-substituent patterns on those scaffolds (the second slot is the ring's last atom).
+TWO_SLOT3 = ["c1cc2[nH]c({})cc2cc1{}", "c1ccc2oc({})cc2c1{}", "c1c({})n[nH]c1{}", "c1nc({})[nH]c1{}",
+             "c1oc({})nc1{}", "c1cc({})nnc1{}", "c1nc({})cnc1{}", "C1CC({})CCN1{}", "C1CC({})CCC1{}",
+             "C1CC({})OC1{}"]
 
 
 def _canonical(smiles: str) -> Optional[str]:
@@ -130,15 +154,34 @@ def candidate_families_round2() -> dict:
     return fam
 
 
+def candidate_families_round3() -> dict:
+    """{family: [SMILES]} of round 3: one or two substituents, ionic and radical groups on the new scaffolds."""
+    from rdkit import RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    fam: dict = {"mono": [], "di-scaffold": [], "anion": [], "cation": [], "radical": []}
+    for sc in itertools.chain(*SCAFFOLDS3.values()):
+        fam["mono"] += [sc.format(r) for r in SUBSTITUENTS]
+        fam["anion"] += [sc.format(r) for r in ANIONIC]
+        fam["cation"] += [sc.format(r) for r in CATIONIC]
+        fam["radical"] += [sc.format(r) for r in RADICAL]
+    small = SUBSTITUENTS[:24]  # the compact ones, so that two fit on a bicyclic within the size limit
+    for p in TWO_SLOT3:
+        fam["di-scaffold"] += [p.format(a, b) for a, b in itertools.permutations(small, 2)]
+    return fam
+
+
 # How many species each family contributes (neutral closed shell, then ions and radicals).
 SAMPLE = {"mono": 150, "di-benzene": 150, "bifunctional": 90, "anion": 45, "cation": 45, "radical": 45}
 RADICAL_IONS = 40  # radical cations and anions of sampled neutral aromatics (same SMILES, charge +-1)
 SAMPLE2 = {"mono": 40, "di-benzene": 40, "bifunctional": 30, "di-heterocycle": 100, "tri-benzene": 60,
            "anion": 110, "cation": 110, "radical": 110}
 RADICAL_IONS2 = 110
+SAMPLE3 = {"mono": 170, "di-scaffold": 130, "anion": 90, "cation": 90, "radical": 90}
+RADICAL_IONS3 = 110
 CLASSES = {"mono": "enum-mono", "di-benzene": "enum-aromatic", "bifunctional": "enum-aliphatic",
            "di-heterocycle": "enum-heterocycle", "tri-benzene": "enum-aromatic", "anion": "enum-anion",
-           "cation": "enum-cation", "radical": "enum-radical"}
+           "cation": "enum-cation", "radical": "enum-radical", "di-scaffold": "enum-heterocycle"}
 
 
 def known_smiles(path: str = SMILES_FILE) -> set:
@@ -174,7 +217,7 @@ def enumerate_species(seed: int = SEED, sample: Optional[dict] = None, radical_i
                 picked.append(canon[k])
         seen.update(picked)
         rows += [(s, "-", "-", CLASSES[family]) for s in sorted(picked)]
-        if family in ("mono", "di-benzene", "di-heterocycle", "tri-benzene"):
+        if family in ("mono", "di-benzene", "di-heterocycle", "tri-benzene", "di-scaffold"):
             neutral_aromatics += [s for s in sorted(picked) if "c" in s]
     # Radical ions share the SMILES (and so the split group) of a neutral parent picked above.
     parents = [neutral_aromatics[k] for k in rng.permutation(len(neutral_aromatics))[:radical_ions]]
@@ -190,9 +233,10 @@ def write_table(rows: list, path: str = ENUMERATED_FILE, seed: int = SEED, round
             f.write("# equiforce `mol` task, enumerated molecules (python -m equiforce.data.mol_enumerate, "
                     f"seed {seed}).\n# Same columns as mol_smiles.tsv; species indices continue after that table's.\n")
         else:
-            f.write("# equiforce `mol` task, enumerated molecules, round 2 (python -m equiforce.data.mol_enumerate "
-                    f"--round 2, seed {seed}).\n# Same columns as mol_smiles.tsv; species indices continue after "
-                    "mol_smiles_enumerated.tsv's.\n")
+            previous = os.path.basename(ROUND_FILES[round_ - 1])
+            f.write(f"# equiforce `mol` task, enumerated molecules, round {round_} (python -m "
+                    f"equiforce.data.mol_enumerate --round {round_}, seed {seed}).\n# Same columns as mol_smiles.tsv; "
+                    f"species indices continue after {previous}'s.\n")
         for r in rows:
             f.write("\t".join(r) + "\n")
 
@@ -203,19 +247,33 @@ def round2_species(seed: int = SEED2) -> list:
                              families=candidate_families_round2())
 
 
+def round3_species(seed: int = SEED3) -> list:
+    """Rows of round 3: new molecules only (in none of the earlier tables)."""
+    earlier = known_smiles() | known_smiles(ENUMERATED_FILE) | known_smiles(ENUMERATED2_FILE)
+    return enumerate_species(seed, SAMPLE3, RADICAL_IONS3, exclude=earlier, families=candidate_families_round3())
+
+
+# Each round's table, in the order the species are numbered (after the hand-written table).
+ROUND_FILES = {1: ENUMERATED_FILE, 2: ENUMERATED2_FILE, 3: ENUMERATED3_FILE}
+ROUND_SEEDS = {1: SEED, 2: SEED2, 3: SEED3}
+
+
+def round_species(round_: int, seed: int) -> list:
+    if round_ == 1:
+        return enumerate_species(seed, exclude=known_smiles())
+    return round2_species(seed) if round_ == 2 else round3_species(seed)
+
+
 def main(argv: Optional[list] = None) -> int:
-    ap = argparse.ArgumentParser(description="Write mol_smiles_enumerated.tsv (round 1) or mol_smiles_enumerated2.tsv "
-                                             "(round 2): scaffolds x substituents.")
-    ap.add_argument("--round", type=int, choices=(1, 2), default=1)
+    ap = argparse.ArgumentParser(description="Write a round's table of enumerated molecules (mol_smiles_enumerated.tsv, "
+                                             "...2.tsv, ...3.tsv): scaffolds x substituents.")
+    ap.add_argument("--round", type=int, choices=sorted(ROUND_FILES), default=1)
     ap.add_argument("--out", default=None, help="default: the round's table in the package")
     ap.add_argument("--seed", type=int, default=None, help="default: the round's seed")
     args = ap.parse_args(argv)
-    if args.round == 1:
-        seed, out = SEED if args.seed is None else args.seed, args.out or ENUMERATED_FILE
-        rows = enumerate_species(seed, exclude=known_smiles())
-    else:
-        seed, out = SEED2 if args.seed is None else args.seed, args.out or ENUMERATED2_FILE
-        rows = round2_species(seed)
+    seed = ROUND_SEEDS[args.round] if args.seed is None else args.seed
+    out = args.out or ROUND_FILES[args.round]
+    rows = round_species(args.round, seed)
     write_table(rows, out, seed, args.round)
     classes: dict = {}
     for r in rows:

@@ -75,11 +75,11 @@ def read_species(path: str = SMILES_FILE, first_index: int = 0) -> list:
 
 def all_species() -> list:
     """The hand-written table (species 0..411), then the enumerated ones (``mol_enumerate``: round 1,
-    species 412..976, then round 2), those present, numbered in that order."""
-    from .mol_enumerate import ENUMERATED2_FILE, ENUMERATED_FILE
+    species 412..976, round 2, 977..1686, then round 3), those present, numbered in that order."""
+    from .mol_enumerate import ROUND_FILES
 
     out = read_species(SMILES_FILE)
-    for path in (ENUMERATED_FILE, ENUMERATED2_FILE):
+    for path in (ROUND_FILES[r] for r in sorted(ROUND_FILES)):
         if os.path.exists(path):
             out += read_species(path, first_index=len(out))
     return out
