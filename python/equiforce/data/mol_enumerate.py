@@ -259,6 +259,7 @@ ROUND_SEEDS = {1: SEED, 2: SEED2, 3: SEED3}
 
 
 def round_species(round_: int, seed: int) -> list:
+    """Rows of one round's table (each round excludes the molecules of the tables before it)."""
     if round_ == 1:
         return enumerate_species(seed, exclude=known_smiles())
     return round2_species(seed) if round_ == 2 else round3_species(seed)
