@@ -241,28 +241,26 @@ def write_table(rows: list, path: str = ENUMERATED_FILE, seed: int = SEED, round
             f.write("\t".join(r) + "\n")
 
 
-def round2_species(seed: int = SEED2) -> list:
-    """Rows of round 2: new molecules only (neither in the hand-written table nor in round 1)."""
-    return enumerate_species(seed, SAMPLE2, RADICAL_IONS2, exclude=known_smiles() | known_smiles(ENUMERATED_FILE),
-                             families=candidate_families_round2())
+# Each round: its table, seed, families, sample sizes and radical ions, in the order the species are numbered
+# (after the hand-written table). A round excludes every molecule of the tables before it.
+ROUNDS = {
+    1: dict(path=ENUMERATED_FILE, seed=SEED, families=candidate_families, sample=SAMPLE, radical_ions=RADICAL_IONS),
+    2: dict(path=ENUMERATED2_FILE, seed=SEED2, families=candidate_families_round2, sample=SAMPLE2,
+            radical_ions=RADICAL_IONS2),
+    3: dict(path=ENUMERATED3_FILE, seed=SEED3, families=candidate_families_round3, sample=SAMPLE3,
+            radical_ions=RADICAL_IONS3),
+}
+ROUND_FILES = {r: spec["path"] for r, spec in ROUNDS.items()}
 
 
-def round3_species(seed: int = SEED3) -> list:
-    """Rows of round 3: new molecules only (in none of the earlier tables)."""
-    earlier = known_smiles() | known_smiles(ENUMERATED_FILE) | known_smiles(ENUMERATED2_FILE)
-    return enumerate_species(seed, SAMPLE3, RADICAL_IONS3, exclude=earlier, families=candidate_families_round3())
-
-
-# Each round's table, in the order the species are numbered (after the hand-written table).
-ROUND_FILES = {1: ENUMERATED_FILE, 2: ENUMERATED2_FILE, 3: ENUMERATED3_FILE}
-ROUND_SEEDS = {1: SEED, 2: SEED2, 3: SEED3}
-
-
-def round_species(round_: int, seed: int) -> list:
-    """Rows of one round's table (each round excludes the molecules of the tables before it)."""
-    if round_ == 1:
-        return enumerate_species(seed, exclude=known_smiles())
-    return round2_species(seed) if round_ == 2 else round3_species(seed)
+def round_species(round_: int, seed: Optional[int] = None) -> list:
+    """Rows of one round's table: new molecules only (in neither the hand-written table nor an earlier round)."""
+    spec = ROUNDS[round_]
+    earlier = known_smiles()
+    for r in range(1, round_):
+        earlier |= known_smiles(ROUNDS[r]["path"])
+    return enumerate_species(spec["seed"] if seed is None else seed, spec["sample"], spec["radical_ions"],
+                             exclude=earlier, families=spec["families"]())
 
 
 def main(argv: Optional[list] = None) -> int:
@@ -272,7 +270,7 @@ def main(argv: Optional[list] = None) -> int:
     ap.add_argument("--out", default=None, help="default: the round's table in the package")
     ap.add_argument("--seed", type=int, default=None, help="default: the round's seed")
     args = ap.parse_args(argv)
-    seed = ROUND_SEEDS[args.round] if args.seed is None else args.seed
+    seed = ROUNDS[args.round]["seed"] if args.seed is None else args.seed
     out = args.out or ROUND_FILES[args.round]
     rows = round_species(args.round, seed)
     write_table(rows, out, seed, args.round)
