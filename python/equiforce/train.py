@@ -226,7 +226,9 @@ def model_card(name: str, summary: dict, data_dir: str) -> str:
               f"{summary['parameters']} parameters. Per-task element references (least squares on the training set) "
               "and energy scale (training RMS force) are in `model.json`.", "",
               "## Training", "",
-              (f"Fine-tuned from the averaged (EMA) weights of `{summary['args']['init_from']}`: "
+              (f"Fine-tuned from the averaged (EMA) weights of `{summary['args']['init_from']}`"
+               + (" grown to this size (`training/grow.py`)" if summary["args"].get("grow_channels")
+                  or summary["args"].get("grow_layers") else "") + ": "
                if summary["args"].get("init_from") else "")
               + f"{summary['steps']} optimiser steps ({summary['epochs']} full epochs) in {summary['minutes']:.0f} min on "
               f"{summary['args'].get('procs', 1)} data-parallel process(es) × {summary['args']['threads']} CPU thread(s) "
@@ -295,7 +297,8 @@ def train(args, group: Group = Group()) -> Optional[dict]:
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}")
         resume = torch.load(ckpt_path)
         saved = resume["args"]
-        for k in ARCHITECTURE_ARGS + ("seed", "max_train_mol", "max_train_metal", "init_from", "oversample_open_shell",
+        for k in ARCHITECTURE_ARGS + ("seed", "max_train_mol", "max_train_metal", "init_from", "grow_channels",
+                                      "grow_layers", "oversample_open_shell",
                                       "mol_edge_share"):
             # the architecture and data of a run are fixed at its start (options newer than the checkpoint: defaults)
             setattr(args, k, saved.get(k, parser().get_default(k)))
@@ -313,7 +316,12 @@ def train(args, group: Group = Group()) -> Optional[dict]:
     elif args.init_from:
         init = torch.load(args.init_from)
         for k in ARCHITECTURE_ARGS:
-            setattr(args, k, init["args"][k])  # the weights fix the architecture
+            setattr(args, k, init["args"][k])  # the weights fix the architecture ...
+        if getattr(args, "grow_channels", 0) or getattr(args, "grow_layers", 0):
+            # ... unless they are grown into a larger one that computes the same function (training/grow.py)
+            args.channels = args.grow_channels or args.channels
+            args.layers = args.grow_layers or args.layers
+            args.hidden = None
     kwargs = backbone_kwargs(args)
     print(f"loading data from {args.data} (cutoff {args.cutoff} Å)", file=log, flush=True)
     data = load_data(args.data, args.cutoff, {"mol": args.max_train_mol, "metal": args.max_train_metal}, args.seed,
@@ -332,7 +340,18 @@ def train(args, group: Group = Group()) -> Optional[dict]:
     ema = EMA(model, args.ema) if args.ema > 0 else None
     step, epoch, elapsed, plateau_factor, best_val = 0, 0, 0.0, 1.0, float("inf")
     rng = np.random.default_rng(args.seed + 1)
-    if init:
+    if init and (args.channels, args.layers) != (init["kwargs"]["sphere_channels"], init["kwargs"]["num_layers"]):
+        from .training.grow import grow_state_dict
+
+        source = init["ema"] if init.get("ema") is not None else init["model"]
+        model.load_state_dict(grow_state_dict(source, init["kwargs"], args.channels, args.layers,
+                                              model.state_dict(), seed=args.seed))
+        model.backbone.refresh_couplings()
+        print(f"grown from {init['kwargs']['sphere_channels']} channels × {init['kwargs']['num_layers']} layers to "
+              f"{args.channels} × {args.layers} (same function at the start)", file=log, flush=True)
+        if ema is not None:
+            ema = EMA(model, args.ema)
+    elif init:
         load_averaged_weights(model, init)
         if ema is not None:
             ema = EMA(model, args.ema)
@@ -498,6 +517,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init-from", help="start from the EMA weights and task statistics of this checkpoint.pt "
                     "(a new run: fresh optimiser and schedule; the architecture comes from the checkpoint)")
+    ap.add_argument("--grow-channels", type=int, default=0,
+                    help="with --init-from: widen its model to this many channels (a multiple of its own)")
+    ap.add_argument("--grow-layers", type=int, default=0,
+                    help="with --init-from: deepen its model to this many layers (new blocks start as identities)")
     ap.add_argument("--export", help="write the trained model (ONNX float32 + float64/) to this folder")
     ap.add_argument("--name", help="model name in model.json")
     ap.add_argument("--measure", action="store_true", help="time training steps for candidate sizes and exit")
@@ -558,6 +581,8 @@ def main(argv: Optional[list] = None) -> int:
         return measure_main(args)
     if args.procs < 1:
         raise SystemExit("--procs must be at least 1")
+    if (args.grow_channels or args.grow_layers) and not args.init_from:
+        raise SystemExit("--grow-channels / --grow-layers grow the model of --init-from: name that checkpoint")
     if args.mol_edge_share is not None and not 0.0 < args.mol_edge_share < 1.0:
         raise SystemExit(f"--mol-edge-share must lie strictly between 0 and 1, got {args.mol_edge_share}")
     if args.oversample_open_shell < 1:

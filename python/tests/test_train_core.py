@@ -344,3 +344,83 @@ def test_two_processes_take_one_step_with_the_gradient_averaged_over_their_batch
         np.testing.assert_allclose(after[name].double()[sure].numpy(), expected[sure].numpy(), rtol=1e-6, atol=2e-5 * lr)  # float32 rounding of p
         moved += int(sure.sum())
     assert moved > 100
+
+
+def test_breakdown_samples_training_frames_reproducibly_and_in_order():
+    from equiforce.training.breakdown import sample_frames
+
+    idx = np.arange(100, 200)
+    assert np.array_equal(sample_frames(idx, 0), idx)
+    assert np.array_equal(sample_frames(idx, 500), idx)
+    part = sample_frames(idx, 10)
+    assert len(part) == 10 and len(set(part)) == 10 and set(part) <= set(idx)
+    assert np.all(np.diff(part) > 0)
+    assert np.array_equal(part, sample_frames(idx, 10))
+    with pytest.raises(ValueError, match="max-frames"):
+        sample_frames(idx, -1)
+
+
+@pytest.mark.parametrize("channels,layers", [(16, 1), (8, 3), (16, 2)])
+def test_grown_model_computes_the_same_energy_forces_and_stress(channels, layers):
+    """training/grow.py: a model widened (channel copies) and deepened (identity blocks) predicts what the
+    source predicts, and the copies are not symmetric (their gradients differ), so they can diverge."""
+    from equiforce.data.graph import collate
+    from equiforce.train import backbone_kwargs, build_model
+    from equiforce.training.core import predict_batch, task_stats
+    from equiforce.training.grow import grow_state_dict
+
+    graphs = _emt_graphs()
+    graphs[0].charge, graphs[0].spin = 1, 2  # a radical cation: charge and spin embeddings matter
+    kw_small = backbone_kwargs(_tiny_args())
+    small = build_model(kw_small, seed=0).double()
+    with torch.no_grad():  # non-trivial norms, biases and embeddings everywhere
+        gen = torch.Generator().manual_seed(3)
+        for p in small.parameters():
+            p.add_(0.2 * torch.randn(p.shape, generator=gen, dtype=p.dtype))
+    small.backbone.refresh_couplings()
+    stats = {0: task_stats("mol", graphs[:2], 100), 1: task_stats("metal", graphs[2:], 100)}
+    batch = collate(graphs, torch.float64)
+    ref = predict_batch(small, batch, stats)
+
+    kw_big = backbone_kwargs(_tiny_args(channels=channels, layers=layers))
+    big = build_model(kw_big, seed=1).double()
+    big.load_state_dict(grow_state_dict(small.state_dict(), kw_small, channels, layers, big.state_dict()))
+    big.backbone.refresh_couplings()
+    out = predict_batch(big, batch, stats)
+    for key in ("energy", "forces", "stress"):
+        np.testing.assert_allclose(out[key].detach().numpy(), ref[key].detach().numpy(), rtol=1e-9, atol=1e-9,
+                                   err_msg=key)
+    assert sum(p.numel() for p in big.parameters()) > sum(p.numel() for p in small.parameters())
+
+    if channels > 8:
+        again = predict_batch(big, batch, stats, create_graph=True)
+        (again["energy"].sum() + again["forces"].pow(2).sum()).backward()
+        g = big.backbone.sphere_embedding.weight.grad[[1, 6, 7, 8, 28, 29]]  # the elements present
+        assert not torch.allclose(g[:, :8], g[:, 8:]), "the two copies of each channel get the same gradient"
+
+
+def test_grow_refuses_sizes_it_cannot_reach():
+    from equiforce.train import backbone_kwargs, build_model
+    from equiforce.training.grow import grow_state_dict
+
+    kw = backbone_kwargs(_tiny_args(layers=2))
+    sd = build_model(kw, seed=0).state_dict()
+    with pytest.raises(ValueError, match="multiple of the channels"):
+        grow_state_dict(sd, kw, 12, 2, sd)
+    with pytest.raises(ValueError, match="at least 2 layers"):
+        grow_state_dict(sd, kw, 8, 1, sd)
+
+
+def test_init_from_with_grow_options_starts_a_larger_model(tmp_path):
+    from equiforce.train import train
+
+    data, first_ckpt, src = _first_run(tmp_path, steps=1, batch_edges=200)
+    grown = str(tmp_path / "grown")
+    out = train(_tiny_args(data=str(data), run=grown, init_from=first_ckpt, grow_channels=16, grow_layers=2,
+                           hours=1e-9, val_minutes=1e9, checkpoint_minutes=1e9))
+    assert out["steps"] == 0
+    assert (out["kwargs"]["sphere_channels"], out["kwargs"]["num_layers"]) == (16, 2)
+    ck = torch.load(os.path.join(grown, "checkpoint.pt"))
+    assert ck["stats"] == src["stats"]
+    assert ck["model"]["backbone.sphere_embedding.weight"].shape[1] == 16
+    assert torch.equal(ck["model"]["backbone.sphere_embedding.weight"][:, 8:], src["ema"]["backbone.sphere_embedding.weight"])

@@ -3,6 +3,10 @@ for ``mol``, by electronic state (neutral closed-shell, ions, open-shell).
 
     python -m equiforce.training.breakdown --run ../data/runs/equiforce-small [--split test] [--out FILE.md]
 
+``--split train --max-frames N`` scores a seeded sample of the training frames: next to the test
+figures it tells whether a model is short of capacity (training error as high as the test error) or
+of data (training error well below it).
+
 Uses the checkpoint's EMA weights (what ``--export`` ships), on the same graphs as the trainer.
 """
 
@@ -32,11 +36,23 @@ def state_of(charge: int, spin: int) -> str:
     return "ion (closed-shell)" if charge else "neutral closed-shell"
 
 
+def sample_frames(idx: np.ndarray, max_frames: int, seed: int = 0) -> np.ndarray:
+    """At most ``max_frames`` of ``idx`` (all when 0), a seeded sample kept in ascending order."""
+    if max_frames < 0:
+        raise ValueError(f"--max-frames must be 0 (all) or positive, got {max_frames}")
+    idx = np.asarray(idx)
+    if max_frames == 0 or len(idx) <= max_frames:
+        return idx
+    return np.sort(np.random.default_rng(seed).choice(idx, size=max_frames, replace=False))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", required=True, help="run folder with checkpoint.pt")
     ap.add_argument("--data", default="../data")
-    ap.add_argument("--split", default="test", choices=["val", "test"])
+    ap.add_argument("--split", default="test", choices=["train", "val", "test"])
+    ap.add_argument("--max-frames", type=int, default=0,
+                    help="score a seeded random sample of at most this many frames per task (0 = all)")
     ap.add_argument("--out", help="also write the markdown table here")
     args = ap.parse_args(argv)
     limit_threads(1)
@@ -55,7 +71,7 @@ def main(argv=None) -> int:
     rows = defaultdict(lambda: {"frames": 0, "atoms": 0, "e": 0.0, "f": 0.0, "f0": 0.0, "comps": 0})
     for t, name in enumerate(TASKS):
         fs = mol_all if name == "mol" else FrameSet.load(os.path.join(args.data, f"{name}.npz"))
-        idx = splits_mod.frame_indices(fs.group_names(), split[name])[args.split]
+        idx = sample_frames(splits_mod.frame_indices(fs.group_names(), split[name])[args.split], args.max_frames)
         graphs = build_graphs(fs, ck["kwargs"]["cutoff"], t, idx)
         for k in range(0, len(graphs), 32):
             part = graphs[k:k + 32]
@@ -84,7 +100,8 @@ def main(argv=None) -> int:
                 start += n
             print(f"\r{name}: {min(k + 32, len(graphs))}/{len(graphs)}", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
-    lines = [f"| {args.split} subset | frames | atoms | energy MAE (meV/atom) | force MAE (meV/Å) | zero-force baseline (meV/Å) |",
+    label = args.split if not args.max_frames else f"{args.split} (sample of ≤ {args.max_frames} per task)"
+    lines = [f"| {label} subset | frames | atoms | energy MAE (meV/atom) | force MAE (meV/Å) | zero-force baseline (meV/Å) |",
              "|---|---|---|---|---|---|"]
     for key in sorted(rows, key=lambda s: (s.split(" · ")[0] != "mol", " · all" not in s, s)):
         r = rows[key]
