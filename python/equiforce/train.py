@@ -151,9 +151,14 @@ def trained_ranges(graphs: list) -> dict:
     return {"charge_range": [min(charges), max(charges)], "spin_range": [max(1, min(spins)), max(spins)]}
 
 
+def averaged_weights(checkpoint: dict) -> dict:
+    """A run checkpoint's EMA weights (its raw weights when it kept no EMA)."""
+    return checkpoint["ema"] if checkpoint.get("ema") is not None else checkpoint["model"]
+
+
 def load_averaged_weights(model, checkpoint: dict) -> None:
-    """Loads a run checkpoint's EMA weights (its raw weights when it kept no EMA) into ``model``."""
-    model.load_state_dict(checkpoint["ema"] if checkpoint.get("ema") is not None else checkpoint["model"])
+    """Loads :func:`averaged_weights` of a run checkpoint into ``model``."""
+    model.load_state_dict(averaged_weights(checkpoint))
     model.backbone.refresh_couplings()
 
 
@@ -317,7 +322,7 @@ def train(args, group: Group = Group()) -> Optional[dict]:
         init = torch.load(args.init_from)
         for k in ARCHITECTURE_ARGS:
             setattr(args, k, init["args"][k])  # the weights fix the architecture ...
-        if getattr(args, "grow_channels", 0) or getattr(args, "grow_layers", 0):
+        if args.grow_channels or args.grow_layers:
             # ... unless they are grown into a larger one that computes the same function (training/grow.py)
             args.channels = args.grow_channels or args.channels
             args.layers = args.grow_layers or args.layers
@@ -340,23 +345,22 @@ def train(args, group: Group = Group()) -> Optional[dict]:
     ema = EMA(model, args.ema) if args.ema > 0 else None
     step, epoch, elapsed, plateau_factor, best_val = 0, 0, 0.0, 1.0, float("inf")
     rng = np.random.default_rng(args.seed + 1)
-    if init and (args.channels, args.layers) != (init["kwargs"]["sphere_channels"], init["kwargs"]["num_layers"]):
-        from .training.grow import grow_state_dict
+    if init:
+        source = (init["kwargs"]["sphere_channels"], init["kwargs"]["num_layers"])
+        grow = (args.channels, args.layers) != source
+        if grow:
+            from .training.grow import grow_state_dict
 
-        source = init["ema"] if init.get("ema") is not None else init["model"]
-        model.load_state_dict(grow_state_dict(source, init["kwargs"], args.channels, args.layers,
-                                              model.state_dict(), seed=args.seed))
-        model.backbone.refresh_couplings()
-        print(f"grown from {init['kwargs']['sphere_channels']} channels × {init['kwargs']['num_layers']} layers to "
-              f"{args.channels} × {args.layers} (same function at the start)", file=log, flush=True)
+            model.load_state_dict(grow_state_dict(averaged_weights(init), init["kwargs"], args.channels, args.layers,
+                                                  model.state_dict(), seed=args.seed))
+            model.backbone.refresh_couplings()
+        else:
+            load_averaged_weights(model, init)
         if ema is not None:
             ema = EMA(model, args.ema)
-    elif init:
-        load_averaged_weights(model, init)
-        if ema is not None:
-            ema = EMA(model, args.ema)
+        grown = f", grown from {source[0]} channels × {source[1]} layers to {args.channels} × {args.layers}" if grow else ""
         print(f"initialised from {args.init_from} ({'EMA' if init.get('ema') is not None else 'raw'} weights, "
-              f"step {init['step']})", file=log, flush=True)
+              f"step {init['step']}{grown})", file=log, flush=True)
     if resume:
         model.load_state_dict(resume["model"])
         model.backbone.refresh_couplings()

@@ -63,7 +63,7 @@ def _specs(name: str, shape: tuple, C: int, H: int, lmax: int, mmax: int, k: int
     if re.fullmatch(r"backbone\.Jd_\d+", name) or name.startswith("backbone.source_embedding") \
             or name.startswith("backbone.target_embedding"):
         return _Spec([None] * len(shape))
-    if name in ("backbone.sphere_embedding.weight",):
+    if name == "backbone.sphere_embedding.weight":
         return _Spec([None, chan])
     if name in ("backbone.charge_embedding.W", "backbone.spin_embedding.W"):
         return _Spec([copies(1, C // 2, k)])  # [sin(W), cos(W)] -> [sin W, sin W, cos W, cos W] (k = 2)
@@ -123,7 +123,7 @@ def _grow_tensor(old: torch.Tensor, spec: _Spec, k: int, noise: float, rng: np.r
     for axis, index in enumerate(spec.maps):
         if index is not None:
             t = np.take(t, index, axis=axis)
-    if spec.input_axis is not None and spec.maps[spec.input_axis] is not None:
+    if spec.input_axis is not None:
         t = t / k
         index = spec.maps[spec.input_axis]
         # zero-sum noise over the copies of each old input: eps - mean of eps over that input's copies
@@ -165,8 +165,11 @@ def grow_state_dict(state: dict, kwargs: dict, channels: int, layers: int, new_s
             continue
         if name not in state:
             raise KeyError(f"the source model has no parameter {name}")
-        spec = _specs(name, tuple(state[name].shape), C, H, int(kwargs["lmax"]), int(kwargs["mmax"]), k)
-        out = _grow_tensor(state[name], spec, k, noise, rng) if k > 1 else state[name].clone()
+        if k == 1:  # deeper only: the existing parameters stay as they are
+            out = state[name].clone()
+        else:
+            spec = _specs(name, tuple(state[name].shape), C, H, int(kwargs["lmax"]), int(kwargs["mmax"]), k)
+            out = _grow_tensor(state[name], spec, k, noise, rng)
         if tuple(out.shape) != tuple(value.shape):
             raise AssertionError(f"{name}: grown to {tuple(out.shape)}, the new model has {tuple(value.shape)}")
         grown[name] = out
