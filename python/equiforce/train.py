@@ -481,6 +481,8 @@ def train(args, group: Group = Group()) -> Optional[dict]:
     save_checkpoint(ckpt_path, st)
     final = ema.model_copy(model) if ema else model
     final.eval()
+    # The other ranks have finished: the full evaluation may use the threads they held.
+    limit_threads(args.threads * args.procs)
     results = {"val": evaluate_sets(final, data["val"], stats, args.eval_edges),
                "test": evaluate_sets(final, data["test"], stats, args.eval_edges)}
     summary = {"steps": step, "epochs": epoch, "minutes": (time.time() - start) / 60, "parameters": n_params,
