@@ -348,14 +348,14 @@ def train(args, group: Group = Group()) -> Optional[dict]:
     if init:
         source = (init["kwargs"]["sphere_channels"], init["kwargs"]["num_layers"])
         grow = (args.channels, args.layers) != source
+        weights = averaged_weights(init)
         if grow:
             from .training.grow import grow_state_dict
 
-            model.load_state_dict(grow_state_dict(averaged_weights(init), init["kwargs"], args.channels, args.layers,
-                                                  model.state_dict(), seed=args.seed))
-            model.backbone.refresh_couplings()
-        else:
-            load_averaged_weights(model, init)
+            weights = grow_state_dict(weights, init["kwargs"], args.channels, args.layers, model.state_dict(),
+                                      seed=args.seed)
+        model.load_state_dict(weights)
+        model.backbone.refresh_couplings()
         if ema is not None:
             ema = EMA(model, args.ema)
         grown = f", grown from {source[0]} channels × {source[1]} layers to {args.channels} × {args.layers}" if grow else ""
