@@ -25,7 +25,7 @@ def test_tables_hold_valid_distinct_species():
         assert species[start].smiles == enumerated[0].smiles
         start += len(enumerated)
     earlier_groups = {group_key(sp.smiles) for sp in hand}
-    for enumerated, at_least in zip(rounds, (500, 550, 550)):
+    for enumerated, at_least in zip(rounds, (500, 550, 550, 540)):
         new_groups = {group_key(sp.smiles) for sp in enumerated}
         assert not earlier_groups & new_groups  # every round adds only molecules no earlier table has
         assert len(new_groups) >= at_least
@@ -36,7 +36,7 @@ def test_tables_hold_valid_distinct_species():
         for sp in enumerated:
             if sp.multiplicity == 2 and sp.charge != 0:
                 assert any(p.smiles == sp.smiles and p.charge == 0 and p.multiplicity == 1 for p in enumerated)
-    for later in rounds[1:]:  # rounds 2 and 3 are weighted towards the states predicted worst
+    for later in rounds[1:]:  # rounds 2-4 are weighted towards the states predicted worst
         assert sum(sp.charge != 0 or sp.multiplicity != 1 for sp in later) >= len(later) // 2
 
 

@@ -25,6 +25,13 @@ Round 3 (``--round 3``, ``mol_smiles_enumerated3.tsv``) brings scaffolds no earl
 bicyclic aromatics (indole, benzofuran, benzothiophene, quinolines, benzimidazole), five- and six-membered
 heteroaromatics with two or more heteroatoms, saturated N, O and S rings, ether, amine and carbonyl chains;
 one or two substituents on them, the ionic and radical groups, and radical ions of the new aromatics.
+
+Round 4 (``--round 4``, ``mol_smiles_enumerated4.tsv``) targets the energies of ions and radicals, which
+generalise worst (docs/training.md section 12): ionic and radical groups, old and new (sulfonium,
+amidinium, acyl, aminyl, vinyl, alkoxymethyl radicals, ...), next to a second, neutral substituent on the
+scaffolds of every earlier round, doubly charged species (two anionic or two cationic groups), zwitterions
+(one of each) and radical ions of its new neutral aromatics; three quarters of its species are charged or
+open-shell.
 """
 
 from __future__ import annotations
@@ -47,6 +54,9 @@ SEED2 = 20261208
 # Round 3 (session 11): new scaffolds, so that the molecules differ in kind and not only in substituents.
 ENUMERATED3_FILE = os.path.join(os.path.dirname(__file__), "mol_smiles_enumerated3.tsv")
 SEED3 = 20261209
+# Round 4 (session 14): ions and radicals in new surroundings, doubly charged species and zwitterions.
+ENUMERATED4_FILE = os.path.join(os.path.dirname(__file__), "mol_smiles_enumerated4.tsv")
+SEED4 = 20261210
 
 # Scaffolds: "{}" is where the substituent goes (after the atom it bonds to, at the end of the SMILES).
 SCAFFOLDS = {
@@ -83,6 +93,14 @@ SCAFFOLDS3 = {
 TWO_SLOT3 = ["c1cc2[nH]c({})cc2cc1{}", "c1ccc2oc({})cc2c1{}", "c1c({})n[nH]c1{}", "c1nc({})[nH]c1{}",
              "c1oc({})nc1{}", "c1cc({})nnc1{}", "c1nc({})cnc1{}", "C1CC({})CCN1{}", "C1CC({})CCC1{}",
              "C1CC({})OC1{}"]
+# Round 4's new groups (round 4 also uses the groups above).
+ANIONIC4 = ["[C-](C#N)C#N", "[N-]C#N", "C(=O)[N-]C", "OS(=O)(=O)[O-]", "[N-]C(=O)C", "C(=O)C(=O)[O-]"]
+CATIONIC4 = ["[S+](C)C", "C[N+](C)(C)C", "[NH+]1CCCC1", "C(N)=[NH2+]", "C[n+]1ccccc1"]
+RADICAL4 = ["[C]=O", "[N]C", "C[CH2]", "[CH]=C", "[CH]O", "O[CH2]", "S[CH2]", "[CH]C#N"]
+# Round 4's two-slot patterns: a neutral substituent in the first slot, a charged or radical group in the second
+# (benzene and heterocycles of rounds 1-2, the bicyclics, azoles and rings of round 3, chains).
+TWO_SLOT4 = ["c1cc({})ccc1{}", "c1cc({})cc(c1){}", "c1ccc(c({})c1){}", "c1cc({})ncc1{}", "c1c({})cncc1{}",
+             "c1cc({})sc1{}", "c1cc({})oc1{}", "C1CC(CCC1{}){}", "C({})CC{}", "C({})C{}"] + TWO_SLOT3
 
 
 def _canonical(smiles: str) -> Optional[str]:
@@ -171,6 +189,32 @@ def candidate_families_round3() -> dict:
     return fam
 
 
+def candidate_families_round4() -> dict:
+    """{family: [SMILES]} of round 4: charged and radical groups beside a neutral substituent on every
+    round's scaffolds, doubly charged species, zwitterions, and neutral species to be radical-ion parents."""
+    from rdkit import RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    anionic, cationic, radical = ANIONIC + ANIONIC4, CATIONIC + CATIONIC4, RADICAL + RADICAL4
+    small = SUBSTITUENTS[:24]
+    fam: dict = {"mono": [], "di-scaffold": [], "anion": [], "cation": [], "radical": [], "di-ion": [],
+                 "zwitterion": []}
+    scaffolds = list(itertools.chain(*SCAFFOLDS.values(), *SCAFFOLDS3.values()))
+    for sc in scaffolds:
+        fam["mono"] += [sc.format(r) for r in SUBSTITUENTS]
+        fam["anion"] += [sc.format(r) for r in ANIONIC4]
+        fam["cation"] += [sc.format(r) for r in CATIONIC4]
+        fam["radical"] += [sc.format(r) for r in RADICAL4]
+    for p in TWO_SLOT4:
+        fam["di-scaffold"] += [p.format(a, b) for a, b in itertools.permutations(small, 2)]
+        fam["anion"] += [p.format(a, b) for a, b in itertools.product(small, anionic)]
+        fam["cation"] += [p.format(a, b) for a, b in itertools.product(small, cationic)]
+        fam["radical"] += [p.format(a, b) for a, b in itertools.product(small, radical)]
+        fam["di-ion"] += [p.format(a, b) for group in (anionic, cationic) for a, b in itertools.permutations(group, 2)]
+        fam["zwitterion"] += [p.format(a, b) for a, b in itertools.product(cationic, anionic)]
+    return fam
+
+
 # How many species each family contributes (neutral closed shell, then ions and radicals).
 SAMPLE = {"mono": 150, "di-benzene": 150, "bifunctional": 90, "anion": 45, "cation": 45, "radical": 45}
 RADICAL_IONS = 40  # radical cations and anions of sampled neutral aromatics (same SMILES, charge +-1)
@@ -179,9 +223,13 @@ SAMPLE2 = {"mono": 40, "di-benzene": 40, "bifunctional": 30, "di-heterocycle": 1
 RADICAL_IONS2 = 110
 SAMPLE3 = {"mono": 170, "di-scaffold": 130, "anion": 90, "cation": 90, "radical": 90}
 RADICAL_IONS3 = 110
+SAMPLE4 = {"mono": 70, "di-scaffold": 70, "anion": 120, "cation": 120, "radical": 120, "di-ion": 30,
+           "zwitterion": 30}
+RADICAL_IONS4 = 120
 CLASSES = {"mono": "enum-mono", "di-benzene": "enum-aromatic", "bifunctional": "enum-aliphatic",
            "di-heterocycle": "enum-heterocycle", "tri-benzene": "enum-aromatic", "anion": "enum-anion",
-           "cation": "enum-cation", "radical": "enum-radical", "di-scaffold": "enum-heterocycle"}
+           "cation": "enum-cation", "radical": "enum-radical", "di-scaffold": "enum-heterocycle",
+           "di-ion": "enum-di-ion", "zwitterion": "enum-zwitterion"}
 
 
 def known_smiles(path: str = SMILES_FILE) -> set:
@@ -249,6 +297,8 @@ ROUNDS = {
             radical_ions=RADICAL_IONS2),
     3: dict(path=ENUMERATED3_FILE, seed=SEED3, families=candidate_families_round3, sample=SAMPLE3,
             radical_ions=RADICAL_IONS3),
+    4: dict(path=ENUMERATED4_FILE, seed=SEED4, families=candidate_families_round4, sample=SAMPLE4,
+            radical_ions=RADICAL_IONS4),
 }
 ROUND_FILES = {r: spec["path"] for r, spec in ROUNDS.items()}
 
@@ -265,7 +315,7 @@ def round_species(round_: int, seed: Optional[int] = None) -> list:
 
 def main(argv: Optional[list] = None) -> int:
     ap = argparse.ArgumentParser(description="Write a round's table of enumerated molecules (mol_smiles_enumerated.tsv, "
-                                             "...2.tsv, ...3.tsv): scaffolds x substituents.")
+                                             "...2.tsv, ...4.tsv): scaffolds x substituents.")
     ap.add_argument("--round", type=int, choices=sorted(ROUND_FILES), default=1)
     ap.add_argument("--out", default=None, help="default: the round's table in the package")
     ap.add_argument("--seed", type=int, default=None, help="default: the round's seed")
