@@ -26,7 +26,7 @@ nice -n 10 /usr/bin/python3 -m equiforce.data.molgen --first-index 1687 --base .
 mv ../data/mol_extended.npz ../data/mol.npz
 /usr/bin/python3 -m equiforce.data.splits --data ../data --extend --seed 3
 /usr/bin/python3 -m equiforce.data.mol_enumerate --round 4
-nice -n 10 /usr/bin/python3 -m equiforce.data.molgen --first-index 2366 --base ../data/mol.npz \
+nice -n 10 /usr/bin/python3 -m equiforce.data.molgen --first-index 2367 --base ../data/mol.npz \
   --out ../data/mol_extended.npz --cache ../data/raw/mol
 mv ../data/mol_extended.npz ../data/mol.npz
 /usr/bin/python3 -m equiforce.data.splits --data ../data --extend --seed 4

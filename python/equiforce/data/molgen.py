@@ -75,7 +75,7 @@ def read_species(path: str = SMILES_FILE, first_index: int = 0) -> list:
 
 def all_species() -> list:
     """The hand-written table (species 0..411), then the enumerated ones (``mol_enumerate``: round 1,
-    species 412..976, round 2, 977..1686, round 3, 1687..2365, then round 4), those present, numbered in that order."""
+    species 412..976, round 2, 977..1686, round 3, 1687..2366, then round 4), those present, numbered in that order."""
     from .mol_enumerate import ROUND_FILES
 
     out = read_species(SMILES_FILE)
