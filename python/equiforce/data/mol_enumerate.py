@@ -96,7 +96,7 @@ TWO_SLOT3 = ["c1cc2[nH]c({})cc2cc1{}", "c1ccc2oc({})cc2c1{}", "c1c({})n[nH]c1{}"
 # Round 4's new groups (round 4 also uses the groups above).
 ANIONIC4 = ["[C-](C#N)C#N", "[N-]C#N", "C(=O)[N-]C", "OS(=O)(=O)[O-]", "[N-]C(=O)C", "C(=O)C(=O)[O-]"]
 CATIONIC4 = ["[S+](C)C", "C[N+](C)(C)C", "[NH+]1CCCC1", "C(N)=[NH2+]", "C[n+]1ccccc1"]
-RADICAL4 = ["[C]=O", "[N]C", "C[CH2]", "[CH]=C", "[CH]O", "O[CH2]", "S[CH2]", "[CH]C#N"]
+RADICAL4 = ["[C]=O", "[N]C", "C[CH2]", "[C]=C", "[CH]O", "O[CH2]", "S[CH2]", "[CH]C#N"]
 # Round 4's two-slot patterns: a neutral substituent in the first slot, a charged or radical group in the second
 # (benzene and heterocycles of rounds 1-2, the bicyclics, azoles and rings of round 3, chains).
 TWO_SLOT4 = ["c1cc({})ccc1{}", "c1cc({})cc(c1){}", "c1ccc(c({})c1){}", "c1cc({})ncc1{}", "c1c({})cncc1{}",
