@@ -15,6 +15,7 @@ Checkpoints (``<run>/checkpoint.pt``) hold model, EMA, optimiser, step, elapsed 
 ``--hours`` is a wall-clock budget over all resumed parts together and drives the cosine schedule.
 ``--init-from`` starts a new run (fresh optimiser and schedule) from another run's averaged (EMA) weights
 and task statistics; ``--procs`` trains data-parallel on that many processes (training/parallel.py).
+Ctrl-C or ``kill`` stops a run at the next step with a checkpoint to ``--resume`` from (training/stop.py).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from .training.breakdown import state_of
 from .training.core import EMA, TaskStats, evaluate_sets, loss_terms, predict_batch, task_stats
 from .training.parallel import Group
 from .training.parallel import run as run_parallel
+from .training.stop import StopRequest
 
 TASKS = ["mol", "metal"]
 
@@ -389,7 +391,7 @@ def train(args, group: Group = Group()) -> Optional[dict]:
     start = time.time() - elapsed
     last_ckpt = last_val = time.time()
     running: dict = {}
-    done = False
+    done = requested = False
 
     def state_dict() -> dict:
         return {"model": model.state_dict(), "optimizer": opt.state_dict(),
@@ -406,72 +408,75 @@ def train(args, group: Group = Group()) -> Optional[dict]:
     shares = (None if args.mol_edge_share is None else
               {TASKS.index("mol"): args.mol_edge_share, TASKS.index("metal"): 1.0 - args.mol_edge_share})
     model.train()
-    epoch_rng = rng.bit_generator.state
-    while not done:
-        epoch_rng = rng.bit_generator.state  # saved in checkpoints so a resumed epoch replays this order
-        order = (batches_mixed(pool, args.batch_edges, rng, shares=shares) if args.mix_tasks
-                 else batches_by_edges(pool, args.batch_edges, rng))
-        # one optimiser step per P consecutive batches, batch P·s + rank on each rank (an incomplete
-        # last group is dropped, so every rank takes the same number of steps)
-        for bi in range(len(order) // P):
-            idx = order[P * bi + group.rank]
-            if resume and bi < resume.get("batch_in_epoch", 0):
-                continue  # resuming inside an epoch: skip the batches already seen (same seeded order)
-            elapsed = time.time() - start
-            stop = elapsed >= budget or bool(args.max_steps and step >= args.max_steps)
-            stop, lr = group.control(stop, lr_at(args, step, elapsed, plateau_factor))
-            if stop:
-                done = True
-                break
-            for g in opt.param_groups:
-                g["lr"] = lr
-            batch = collate([pool[i] for i in idx])
-            pred = predict_batch(model, batch, stats, create_graph=True)
-            loss, terms = loss_terms(batch, pred, args.w_energy, args.w_forces, args.w_stress, args.loss,
-                                      balance_tasks=args.mix_tasks)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            group.average_gradients(params)
-            torch.nn.utils.clip_grad_norm_(params, args.clip)
-            opt.step()
-            step += 1
-            if ema:
-                ema.update(model, step)
-            for k, v in terms.items():
-                running[k] = 0.9 * running.get(k, v) + 0.1 * v if k in running else v
-            progress.show(time.time() - start, f"ep {epoch} step {step} loss {running['total']:.4f} "
-                          f"(E {running['energy']:.4f} F {running['forces']:.4f} S {running['stress']:.4f}) lr {lr:.1e}")
-            if step % args.log_every == 0:
-                writer.writerow(["train", f"{(time.time() - start) / 60:.2f}", epoch, step, f"{lr:.3e}",
-                                 f"{terms['total']:.5f}", f"{terms['energy']:.5f}", f"{terms['forces']:.5f}",
-                                 f"{terms['stress']:.5f}", "", "", "", "", ""])
-                csv_file.flush()
-            if main_rank and time.time() - last_val >= args.val_minutes * 60:
-                r = validate()
-                last_val = time.time()
-                mol, metal = r.get("mol", {}), r.get("metal", {})
-                writer.writerow(["val", f"{(time.time() - start) / 60:.2f}", epoch, step, f"{lr:.3e}", "", "", "", "",
-                                 f"{mol.get('energy', float('nan')):.2f}", f"{mol.get('forces', float('nan')):.1f}",
-                                 f"{metal.get('energy', float('nan')):.2f}", f"{metal.get('forces', float('nan')):.1f}",
-                                 f"{metal.get('stress', float('nan')):.3f}"])
-                csv_file.flush()
-                score = sum(x.get("forces", 0) / 100 + x.get("energy", 0) / 10 for x in r.values())
-                if score < best_val:
-                    best_val = score
-                elif args.schedule == "plateau":
-                    plateau_factor *= 0.5
-                progress.show(time.time() - start, f"val: {json.dumps({k: {m: round(v, 2) for m, v in x.items() if m in ('energy', 'forces', 'stress')} for k, x in r.items()})}", force=True)
-                log.write("\n")
-            if main_rank and time.time() - last_ckpt >= args.checkpoint_minutes * 60:
-                st = state_dict()
-                st["batch_in_epoch"] = bi + 1
-                save_checkpoint(ckpt_path, st)
-                last_ckpt = time.time()
-        else:
-            epoch += 1
+    # SIGINT/SIGTERM: stop at the next step with a checkpoint (training/stop.py)
+    with StopRequest(escalate=group.size == 1, announce=main_rank) as stopper:
+        epoch_rng = rng.bit_generator.state
+        while not done:
+            epoch_rng = rng.bit_generator.state  # saved in checkpoints so a resumed epoch replays this order
+            order = (batches_mixed(pool, args.batch_edges, rng, shares=shares) if args.mix_tasks
+                     else batches_by_edges(pool, args.batch_edges, rng))
+            # one optimiser step per P consecutive batches, batch P·s + rank on each rank (an incomplete
+            # last group is dropped, so every rank takes the same number of steps)
+            for bi in range(len(order) // P):
+                idx = order[P * bi + group.rank]
+                if resume and bi < resume.get("batch_in_epoch", 0):
+                    continue  # resuming inside an epoch: skip the batches already seen (same seeded order)
+                elapsed = time.time() - start
+                stop = elapsed >= budget or bool(args.max_steps and step >= args.max_steps)
+                stop, lr, requested = group.control(stop, lr_at(args, step, elapsed, plateau_factor),
+                                                    stopper.requested)
+                if stop or requested:
+                    done = True
+                    break
+                for g in opt.param_groups:
+                    g["lr"] = lr
+                batch = collate([pool[i] for i in idx])
+                pred = predict_batch(model, batch, stats, create_graph=True)
+                loss, terms = loss_terms(batch, pred, args.w_energy, args.w_forces, args.w_stress, args.loss,
+                                          balance_tasks=args.mix_tasks)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                group.average_gradients(params)
+                torch.nn.utils.clip_grad_norm_(params, args.clip)
+                opt.step()
+                step += 1
+                if ema:
+                    ema.update(model, step)
+                for k, v in terms.items():
+                    running[k] = 0.9 * running.get(k, v) + 0.1 * v if k in running else v
+                progress.show(time.time() - start, f"ep {epoch} step {step} loss {running['total']:.4f} "
+                              f"(E {running['energy']:.4f} F {running['forces']:.4f} S {running['stress']:.4f}) lr {lr:.1e}")
+                if step % args.log_every == 0:
+                    writer.writerow(["train", f"{(time.time() - start) / 60:.2f}", epoch, step, f"{lr:.3e}",
+                                     f"{terms['total']:.5f}", f"{terms['energy']:.5f}", f"{terms['forces']:.5f}",
+                                     f"{terms['stress']:.5f}", "", "", "", "", ""])
+                    csv_file.flush()
+                if main_rank and time.time() - last_val >= args.val_minutes * 60:
+                    r = validate()
+                    last_val = time.time()
+                    mol, metal = r.get("mol", {}), r.get("metal", {})
+                    writer.writerow(["val", f"{(time.time() - start) / 60:.2f}", epoch, step, f"{lr:.3e}", "", "", "", "",
+                                     f"{mol.get('energy', float('nan')):.2f}", f"{mol.get('forces', float('nan')):.1f}",
+                                     f"{metal.get('energy', float('nan')):.2f}", f"{metal.get('forces', float('nan')):.1f}",
+                                     f"{metal.get('stress', float('nan')):.3f}"])
+                    csv_file.flush()
+                    score = sum(x.get("forces", 0) / 100 + x.get("energy", 0) / 10 for x in r.values())
+                    if score < best_val:
+                        best_val = score
+                    elif args.schedule == "plateau":
+                        plateau_factor *= 0.5
+                    progress.show(time.time() - start, f"val: {json.dumps({k: {m: round(v, 2) for m, v in x.items() if m in ('energy', 'forces', 'stress')} for k, x in r.items()})}", force=True)
+                    log.write("\n")
+                if main_rank and time.time() - last_ckpt >= args.checkpoint_minutes * 60:
+                    st = state_dict()
+                    st["batch_in_epoch"] = bi + 1
+                    save_checkpoint(ckpt_path, st)
+                    last_ckpt = time.time()
+            else:
+                epoch += 1
+                resume = None
+                continue
             resume = None
-            continue
-        resume = None
     log.write("\n")
     csv_file.close()
     if not main_rank:
@@ -479,6 +484,11 @@ def train(args, group: Group = Group()) -> Optional[dict]:
     st = state_dict()
     st["batch_in_epoch"] = bi if done else 0
     save_checkpoint(ckpt_path, st)
+    if requested:
+        # stopped by a signal before its budget: no final evaluation or export, which belong to a finished run
+        print(f"stopped on request at step {step} ({st['elapsed'] / 60:.1f} of {budget / 60:.0f} min); "
+              f"checkpoint {ckpt_path}; continue with --resume", file=log, flush=True)
+        return None
     final = ema.model_copy(model) if ema else model
     final.eval()
     # The other ranks have finished: the full evaluation may use the threads they held.

@@ -424,3 +424,72 @@ def test_init_from_with_grow_options_starts_a_larger_model(tmp_path):
     assert ck["stats"] == src["stats"]
     assert ck["model"]["backbone.sphere_embedding.weight"].shape[1] == 16
     assert torch.equal(ck["model"]["backbone.sphere_embedding.weight"][:, 8:], src["ema"]["backbone.sphere_embedding.weight"])
+
+
+def _train_rows(run: str) -> int:
+    path = os.path.join(run, "train_log.csv")
+    return sum(r.startswith("train,") for r in open(path)) if os.path.exists(path) else 0
+
+
+def _living_in_group(pgid: int) -> list:
+    """Pids of the processes of group ``pgid`` that still run (zombies, which a container's init may be slow to
+    reap, do not count)."""
+    living = []
+    for d in os.listdir("/proc"):
+        try:
+            stat = open(f"/proc/{d}/stat").read()
+        except (OSError, ValueError):
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state, ppid, pgrp, ...
+        if d.isdigit() and int(fields[2]) == pgid and fields[0] != "Z":
+            living.append(int(d))
+    return living
+
+
+@pytest.mark.parametrize("procs,sig", [(1, "SIGINT"), (2, "SIGTERM")])
+def test_a_signal_stops_the_run_with_a_checkpoint_that_resumes(tmp_path, procs, sig):
+    """SIGINT/SIGTERM to the command (with --procs 2: to the parent only, as `kill PID` does) stops every
+    process at the next step; the checkpoint holds that step, no final evaluation runs, and --resume
+    continues the same run to its step budget."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_tiny_dataset(str(data))
+    run = str(tmp_path / "run")
+    cmd = [sys.executable, "-m", "equiforce.train", "--channels", "8", "--layers", "1", "--edge-channels", "8",
+           "--num-basis", "8", "--cutoff", "4.0", "--data", str(data), "--run", run, "--batch-edges", "60",
+           "--threads", "1", "--procs", str(procs), "--val-minutes", "1e9", "--checkpoint-minutes", "1e9",
+           "--log-every", "1", "--hours", "10", "--warmup-steps", "1"]
+    cwd = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own process group: the ranks can be found after it
+    try:
+        deadline = time.time() + 180
+        while _train_rows(run) < 3 and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert _train_rows(run) >= 3, "the run did not start training in time"
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0, err[-2000:]
+    assert "stopped on request" in err
+    time.sleep(0.5)
+    assert _living_in_group(proc.pid) == []  # no rank outlived the command
+    ck = torch.load(os.path.join(run, "checkpoint.pt"))
+    stopped = ck["step"]
+    assert stopped >= 3 and stopped == _train_rows(run)  # the checkpoint is where the log ends
+    assert not os.path.exists(os.path.join(run, "results.json"))  # no final evaluation of a stopped run
+    resumed = subprocess.run([sys.executable, "-m", "equiforce.train", "--data", str(data), "--run", run, "--resume",
+                              "--procs", str(procs), "--threads", "1", "--max-steps", str(stopped + 2)],
+                             cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resumed at step {stopped}" in resumed.stderr
+    assert torch.load(os.path.join(run, "checkpoint.pt"))["step"] == stopped + 2
+    assert os.path.exists(os.path.join(run, "results.json"))

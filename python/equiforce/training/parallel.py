@@ -9,7 +9,8 @@ takes batch ``P·s + rank`` of it; the gradients are summed with one all-reduce 
 divided by P, so every rank applies the identical update and the parameters stay identical without
 being broadcast. Whatever depends on the clock (the learning rate from the time budget, the decision to
 stop) is decided by rank 0 and shared in a small all-reduce at the start of each step, so the ranks
-can never disagree on it. Only rank 0 validates, logs, checkpoints and exports; the others wait for it
+can never disagree on it; a stop requested by a signal on any rank (training/stop.py) travels in the same
+all-reduce. Only rank 0 validates, logs, checkpoints and exports; the others wait for it
 inside the next all-reduce. Backend: gloo over localhost TCP (CPU only).
 """
 
@@ -21,6 +22,8 @@ from typing import Callable, Optional
 
 import torch
 import torch.distributed as dist
+
+from .stop import ForwardToChildren
 
 
 def free_port() -> int:
@@ -41,13 +44,15 @@ class Group:
         """Rank 0: the process that validates, logs, checkpoints and exports."""
         return self.rank == 0
 
-    def control(self, stop: bool, lr: float) -> tuple:
-        """Rank 0's (stop, learning rate) for this step, on every rank."""
+    def control(self, stop: bool, lr: float, requested: bool = False) -> tuple:
+        """Rank 0's (stop, learning rate) for this step and whether any rank was asked to stop (``requested``:
+        a signal, training/stop.py), the same on every rank."""
         if self.size == 1:
-            return stop, lr
-        t = torch.tensor([float(stop), lr] if self.main else [0.0, 0.0], dtype=torch.float64)
+            return stop, lr, requested
+        t = torch.tensor([float(stop) if self.main else 0.0, lr if self.main else 0.0, float(requested)],
+                         dtype=torch.float64)
         dist.all_reduce(t)
-        return bool(t[0].item() > 0.5), float(t[1].item())
+        return bool(t[0].item() > 0.5), float(t[1].item()), bool(t[2].item() > 0.5)
 
     def average_gradients(self, params: list) -> None:
         """Replace every parameter's gradient by its mean over the ranks (one flat all-reduce).
@@ -86,5 +91,10 @@ def run(fn: Callable, args, procs: int) -> Optional[object]:
         return fn(args, Group())
     import torch.multiprocessing as mp
 
-    mp.spawn(_entry, args=(procs, free_port(), fn, args), nprocs=procs, join=True)
+    ctx = mp.spawn(_entry, args=(procs, free_port(), fn, args), nprocs=procs, join=False)
+    # a signal to this parent reaches the ranks as a stop request (a second one kills them), so stopping
+    # the command stops the run instead of orphaning its ranks
+    with ForwardToChildren(lambda: [p.pid for p in ctx.processes if p.is_alive()]):
+        while not ctx.join():
+            pass
     return None
