@@ -12,7 +12,7 @@ import type * as ort from 'onnxruntime-node';
 import { ArgumentError, ModelError, StructureError } from '../errors.js';
 import { neighborList } from '../geometry/neighbors.js';
 import type { NeighborList } from '../geometry/types.js';
-import type { Structure } from '../structure/structure.js';
+import { Structure } from '../structure/structure.js';
 import { Calculator, type CalculatorOptions } from './calculator.js';
 import { InputBuffers, type BatchLayout, type SystemInput } from './inputs.js';
 import { type ModelMetadata, type ModelTask, parseModelMetadata } from './metadata.js';
@@ -289,6 +289,7 @@ export class Potential {
    * as many as `maxPairsPerCall` allows); equals calling {@link Potential.compute} on each (to rounding).
    */
   async computeBatch(structures: readonly Structure[], options: ComputeOptions = {}): Promise<ComputeResult[]> {
+    assertStructures(structures);
     const t0 = performance.now();
     const prepared = structures.map((structure) => ({ structure, list: this.buildNeighborList(structure) }));
     this.timings.neighbors += performance.now() - t0;
@@ -301,6 +302,7 @@ export class Potential {
    */
   async computePrepared(systems: readonly PreparedSystem[], options: ComputeOptions = {}): Promise<ComputeResult[]> {
     this.ensureOpen();
+    assertStructures(systems.map((x) => x?.structure));
     const t0 = performance.now();
     const task = this.resolveTask(options.task);
     const inputs = systems.map(({ structure, list }, k) => this.systemInput(structure, list, task, systems.length > 1 ? k : -1));
@@ -564,4 +566,19 @@ export class Potential {
     }
     return result;
   }
+}
+
+/**
+ * Plain JavaScript callers can pass anything: a look-alike object (say `{ numbers, positions }`) would
+ * otherwise fail deep inside the input packing with an unrelated TypeError. Only a {@link Structure}
+ * carries validated, consistent arrays.
+ */
+function assertStructures(structures: readonly unknown[]): void {
+  if (!Array.isArray(structures)) throw new ArgumentError(`expected an array of Structure objects, got ${typeof structures}`);
+  structures.forEach((s, i) => {
+    if (!(s instanceof Structure)) {
+      const what = s === null ? 'null' : typeof s === 'object' ? `an object with keys ${Object.keys(s as object).join(', ') || '(none)'}` : typeof s;
+      throw new ArgumentError(`structure ${i} is not a Structure (got ${what}); build one with new Structure({...}) or Structure.fromArrays({...})`);
+    }
+  });
 }

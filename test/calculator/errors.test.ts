@@ -50,6 +50,14 @@ describe('structure and option errors', () => {
     await expectStillWorks();
   });
 
+  it('a plain object instead of a Structure (JavaScript callers)', async () => {
+    const lookalike = { numbers: [8, 1, 1], positions: [0, 0, 0, 0.96, 0, 0, -0.24, 0.93, 0] } as unknown as Structure;
+    await expect(potential.compute(lookalike, { task: 'omol' })).rejects.toThrow(/structure 0 is not a Structure \(got an object with keys numbers, positions\)/);
+    await expect(potential.computeBatch([water(), lookalike], { task: 'omol' })).rejects.toBeInstanceOf(ArgumentError);
+    await expect(potential.computeBatch([water(), null as unknown as Structure], { task: 'omol' })).rejects.toThrow(/structure 1 is not a Structure \(got null\)/);
+    await expectStillWorks();
+  });
+
   it('pbc with a zero cell is rejected when the structure is made', () => {
     expect(() => Structure.fromArrays({ symbols: ['Cu'], positions: [[0, 0, 0]], pbc: true })).toThrow(StructureError);
   });
