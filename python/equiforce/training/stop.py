@@ -7,7 +7,7 @@ on it at the start of the next optimiser step (``Group.control``), rank 0 writes
 the run stands, and every process exits; ``--resume`` continues from there as if it had never stopped.
 
 In a single-process run a second signal interrupts at once (``KeyboardInterrupt``), for a step that hangs.
-In a data-parallel run the parent process (:func:`ForwardToChildren`) passes the first signal on to the
+In a data-parallel run the parent process (:class:`ForwardToChildren`) passes the first signal on to the
 ranks and kills them on the second; the ranks themselves treat every signal as the same request, because a
 Ctrl-C in a terminal reaches them twice (directly, as members of the terminal's process group, and
 forwarded by the parent).
