@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { Potential } from '../../src/calculator/index.js';
 import { BerendsenNPT, Langevin, TrajectoryWriter, VelocityVerlet, maxwellBoltzmannVelocities, potentialProvider } from '../../src/dynamics/index.js';
 import { readExtxyz } from '../../src/io/index.js';
@@ -74,6 +74,7 @@ describe('MD with the float64 test model', () => {
 
   it('writes trajectories that equiforce and ASE read back (energy, forces, velocities, stress)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ef-traj-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const path = join(dir, 'md.extxyz');
     const cu = Structure.fromArrays({ symbols: ['Cu', 'Cu', 'Cu', 'Cu'], positions: [[0, 0, 0], [1.8, 1.8, 0], [1.8, 0, 1.8], [0, 1.8, 1.8]], cell: [3.6, 3.6, 3.6], pbc: true });
     const md = new Langevin(potentialProvider(potential, 'omat'), cu, { timestepFs: 1, temperatureK: 300, seed: 4 });

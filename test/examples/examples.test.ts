@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runEmbeddingsPca, MOLECULES } from '../../examples/embeddings-pca.js';
 import { runMoleculeMd } from '../../examples/md-molecule.js';
 import { runSlabRelaxation } from '../../examples/relax-slab.js';
@@ -11,6 +11,7 @@ import { readExtxyz, readStructure } from '../../src/io/index.js';
 
 const model = fileURLToPath(new URL('../../models/test-dense-f32', import.meta.url));
 const outDir = mkdtempSync(join(tmpdir(), 'ef-examples-'));
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 function wellFormed(path: string): void {
   try {
