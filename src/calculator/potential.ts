@@ -289,9 +289,8 @@ export class Potential {
    * as many as `maxPairsPerCall` allows); equals calling {@link Potential.compute} on each (to rounding).
    */
   async computeBatch(structures: readonly Structure[], options: ComputeOptions = {}): Promise<ComputeResult[]> {
-    assertStructures(structures);
     const t0 = performance.now();
-    const prepared = structures.map((structure) => ({ structure, list: this.buildNeighborList(structure) }));
+    const prepared = structures.map((structure, k) => ({ structure: checkedStructure(structure, k), list: this.buildNeighborList(structure) }));
     this.timings.neighbors += performance.now() - t0;
     return this.computePrepared(prepared, options);
   }
@@ -302,10 +301,9 @@ export class Potential {
    */
   async computePrepared(systems: readonly PreparedSystem[], options: ComputeOptions = {}): Promise<ComputeResult[]> {
     this.ensureOpen();
-    assertStructures(systems.map((x) => x?.structure));
     const t0 = performance.now();
     const task = this.resolveTask(options.task);
-    const inputs = systems.map(({ structure, list }, k) => this.systemInput(structure, list, task, systems.length > 1 ? k : -1));
+    const inputs = systems.map(({ structure, list }, k) => this.systemInput(checkedStructure(structure, k), list, task, systems.length > 1 ? k : -1));
     this.timings.prepare += performance.now() - t0;
     // Greedy split under the pair/atom limits (each structure alone already fits: checked above).
     const bounds: [number, number][] = [];
@@ -573,12 +571,8 @@ export class Potential {
  * otherwise fail deep inside the input packing with an unrelated TypeError. Only a {@link Structure}
  * carries validated, consistent arrays.
  */
-function assertStructures(structures: readonly unknown[]): void {
-  if (!Array.isArray(structures)) throw new ArgumentError(`expected an array of Structure objects, got ${typeof structures}`);
-  structures.forEach((s, i) => {
-    if (!(s instanceof Structure)) {
-      const what = s === null ? 'null' : typeof s === 'object' ? `an object with keys ${Object.keys(s as object).join(', ') || '(none)'}` : typeof s;
-      throw new ArgumentError(`structure ${i} is not a Structure (got ${what}); build one with new Structure({...}) or Structure.fromArrays({...})`);
-    }
-  });
+function checkedStructure(s: unknown, index: number): Structure {
+  if (s instanceof Structure) return s;
+  const what = s === null ? 'null' : typeof s === 'object' ? `an object with keys ${Object.keys(s as object).join(', ') || '(none)'}` : typeof s;
+  throw new ArgumentError(`structure ${index} is not a Structure (got ${what}); build one with new Structure({...}) or Structure.fromArrays({...})`);
 }
