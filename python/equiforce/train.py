@@ -281,6 +281,9 @@ ARCHITECTURE_ARGS = ("channels", "lmax", "mmax", "layers", "hidden", "edge_chann
 # (so that `--resume --export DIR` of a finished run exports it instead of training on with default options).
 SCHEDULE_ARGS = ("hours", "max_steps", "lr", "min_lr", "schedule", "warmup_steps", "weight_decay", "clip", "ema",
                  "batch_edges", "loss", "w_energy", "w_forces", "w_stress", "mix_tasks")
+# The log's rhythm and validation sample follow the same rule, so that the validation figures of a resumed run stay
+# comparable with its earlier ones (a different --val-frames would measure another sample).
+LOGGING_ARGS = ("log_every", "val_minutes", "val_frames", "eval_edges", "checkpoint_minutes")
 
 
 def explicit_options(argv: Optional[list]) -> set:
@@ -310,7 +313,7 @@ def train(args, group: Group = Group()) -> Optional[dict]:
             # the architecture and data of a run are fixed at its start (options newer than the checkpoint: defaults)
             setattr(args, k, saved.get(k, parser().get_default(k)))
         # args.explicit: set by main() from the command line (a caller of train() passes every option itself)
-        kept = [k for k in SCHEDULE_ARGS if hasattr(args, "explicit") and k in saved and k not in args.explicit
+        kept = [k for k in SCHEDULE_ARGS + LOGGING_ARGS if hasattr(args, "explicit") and k in saved and k not in args.explicit
                 and getattr(args, k) != saved[k]]
         for k in kept:
             setattr(args, k, saved[k])

@@ -170,7 +170,8 @@ def test_tiny_run_checkpoint_resume_and_export(tmp_path):
 
 def test_resume_from_the_command_line_keeps_the_runs_schedule(tmp_path):
     """`--resume --export DIR` of a finished run exports it: the schedule options (--hours, --max-steps, --lr, ...)
-    come from the checkpoint unless the command line names them, so defaults do not start a second schedule."""
+    and the log's rhythm (--val-minutes, --val-frames, ...) come from the checkpoint unless the command line names
+    them, so defaults do not start a second schedule."""
     from equiforce.train import explicit_options, main
 
     assert explicit_options(["--run", "r", "--resume", "--lr", "1e-4"]) == {"run", "resume", "lr"}
@@ -184,6 +185,7 @@ def test_resume_from_the_command_line_keeps_the_runs_schedule(tmp_path):
     assert main(["--data", str(data), "--run", run, "--resume", "--threads", "1", "--export", str(tmp_path / "m")]) == 0
     ck = torch.load(os.path.join(run, "checkpoint.pt"))
     assert ck["step"] == 2 and ck["args"]["lr"] == 5e-4 and ck["args"]["hours"] == 1.0
+    assert ck["args"]["val_minutes"] == 1e9
     assert os.path.exists(tmp_path / "m" / "model.onnx")
     assert main(["--data", str(data), "--run", run, "--resume", "--threads", "1", "--max-steps", "3"]) == 0
     assert torch.load(os.path.join(run, "checkpoint.pt"))["step"] == 3  # named on the command line: extends the run
