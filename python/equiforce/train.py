@@ -313,8 +313,8 @@ def train(args, group: Group = Group()) -> Optional[dict]:
             # the architecture and data of a run are fixed at its start (options newer than the checkpoint: defaults)
             setattr(args, k, saved.get(k, parser().get_default(k)))
         # args.explicit: set by main() from the command line (a caller of train() passes every option itself)
-        kept = [k for k in SCHEDULE_ARGS + LOGGING_ARGS if hasattr(args, "explicit") and k in saved and k not in args.explicit
-                and getattr(args, k) != saved[k]]
+        kept = [k for k in SCHEDULE_ARGS + LOGGING_ARGS
+                if hasattr(args, "explicit") and k in saved and k not in args.explicit and getattr(args, k) != saved[k]]
         for k in kept:
             setattr(args, k, saved[k])
         if kept:
